@@ -1,0 +1,219 @@
+"""The forecast of a scenario: every model × every view × Monte-Carlo draws, in one batch per model.
+
+Views are stacked along the draw axis (``[views · draws, a, i]``) so each model runs once. The
+ensemble pools the draws of all views with equal weight. The disagreement map asks, cell by
+cell, how far each analysis' coding is from the base and how much that one difference moves
+the point forecast (one batch of single-cell variants per model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import models as _models
+from ..models.base import Inputs
+from ..scenario.model import Scenario
+from .montecarlo import sample, stack, uncertain
+
+QUANTILES = (0.1, 0.5, 0.9)
+BASE = "base"
+ENSEMBLE = "ensemble"
+
+
+@dataclass
+class Forecast:
+    """What ``accord forecast`` computes; DataFrames for the Python API, ``to_json`` for tools."""
+
+    scenario: Scenario
+    seed: int | None
+    draws: int
+    models: list[str]
+    views: list[str]
+    samples: dict[str, np.ndarray]
+    """model -> ``[view, draw, issue]`` final forecasts (views in ``self.views`` order)."""
+    summary: pd.DataFrame
+    disagreement: pd.DataFrame
+    timeline: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        from .. import __version__
+
+        sc = self.scenario
+        views = []
+        for v in self.views:
+            if v == BASE:
+                views.append({"id": BASE, "date": sc.as_of, "source": None, "inherited_cells": 0})
+            else:
+                vv = sc.views[v]
+                resolved = sc.view(v)
+                views.append({"id": v, "date": vv.date, "source": vv.source, "title": vv.title,
+                              "inherited_cells": int(resolved.inherited.sum()),
+                              "own_cells": int((~resolved.inherited & ~np.isnan(resolved.position)).sum())})
+        return {
+            "scenario": sc.id, "scenario_sha256": sc.sha256, "accord_version": __version__,
+            "seed": self.seed, "draws": self.draws, "models": self.models,
+            "skipped_models": self.skipped, "views": views,
+            "forecasts": _records(self.summary),
+            "disagreement": _records(self.disagreement),
+            "timeline": _records(self.timeline),
+            "notes": self.notes,
+        }
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in df.to_dict(orient="records")]
+
+
+def _view_list(scenario: Scenario) -> list[str]:
+    if not scenario.views:
+        return [BASE]
+    dated = sorted(scenario.views.values(), key=lambda v: (v.date is None, v.date or 0, v.id))
+    return [v.id for v in dated]
+
+
+def _resolved(scenario: Scenario, view: str) -> Scenario:
+    return scenario if view == BASE else scenario.view(view)
+
+
+def view_inputs(scenario: Scenario, draws: int, seed: int | None) -> tuple[list[str], Inputs, int]:
+    """Every view's draws stacked into one batch ``[views · draws]``; returns (views, inputs, d)."""
+    views = _view_list(scenario)
+    resolved = [_resolved(scenario, v) for v in views]
+    d = draws if any(uncertain(s) for s in resolved) else 1
+    seqs = np.random.SeedSequence(seed).spawn(len(views))
+    batches = [sample(s, d, np.random.default_rng(q)) for s, q in zip(resolved, seqs)]
+    return views, stack(batches), d
+
+
+def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int = 10_000,
+             seed: int | None = 0, dynamic_draws: int = 1_000,
+             progress: Callable[[str], None] | None = None) -> Forecast:
+    """Forecast every issue under every model and view, with intervals and the ensemble."""
+    names = list(models) if models is not None else list(_models.available())
+    views, inputs, d = view_inputs(scenario, draws, seed)
+    n_views = len(views)
+    samples: dict[str, np.ndarray] = {}
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    for name in names:
+        spec = _models.get(name)
+        k = d if not spec.dynamic else min(d, dynamic_draws)
+        sub = inputs if k == d else _take(inputs, n_views, d, k)
+        if progress:
+            progress(name)
+        try:
+            outcome, _ = _models.run(name, sub, seed=seed)
+        except ValueError as exc:
+            skipped[name] = str(exc)
+            continue
+        samples[name] = outcome.final.reshape(n_views, k, -1)
+        if k < d:
+            notes.append(f"{name}: {k} draws per view (dynamic model; --dynamic-draws)")
+    summary = _summary(scenario, views, samples)
+    disagreement = _disagreement(scenario, views, [m for m in samples
+                                                   if not _models.get(m).dynamic]) \
+        if scenario.views else pd.DataFrame(columns=["view", "actor", "issue", "field", "base",
+                                                     "coded", "difference", "model",
+                                                     "forecast_shift"])
+    timeline = _timeline(scenario, views, summary)
+    return Forecast(scenario, seed, d, list(samples), views, samples, summary, disagreement,
+                    timeline, notes, skipped)
+
+
+def _take(inputs: Inputs, n_views: int, d: int, k: int) -> Inputs:
+    idx = (np.arange(n_views)[:, None] * d + np.arange(k)[None, :]).ravel()
+    return Inputs(inputs.capability[idx], inputs.position[idx], inputs.salience[idx],
+                  inputs.low, inputs.high, inputs.status_quo, inputs.veto, inputs.actors,
+                  inputs.issues)
+
+
+def _summary(scenario: Scenario, views: list[str], samples: dict[str, np.ndarray]) -> pd.DataFrame:
+    rows = []
+    for name, s in samples.items():
+        groups = [(v, s[k]) for k, v in enumerate(views)]
+        if len(views) > 1:
+            groups.append((ENSEMBLE, s.reshape(-1, s.shape[-1])))
+        for view, x in groups:
+            with np.errstate(all="ignore"):
+                q = np.nanquantile(x, QUANTILES, axis=0) if not np.isnan(x).all() else \
+                    np.full((3, x.shape[-1]), np.nan)
+            for j, issue in enumerate(scenario.issues):
+                rows.append({"issue": issue.id, "model": name, "view": view,
+                             "median": float(q[1, j]), "p10": float(q[0, j]),
+                             "p90": float(q[2, j]),
+                             "anchor": issue.nearest_anchor(float(q[1, j]))})
+    return pd.DataFrame(rows, columns=["issue", "model", "view", "median", "p10", "p90", "anchor"])
+
+
+def _timeline(scenario: Scenario, views: list[str], summary: pd.DataFrame) -> pd.DataFrame:
+    if not scenario.views:
+        return pd.DataFrame(columns=["view", "date", "model", "issue", "median"])
+    dates = {v: scenario.views[v].date for v in views}
+    t = summary[summary["view"].isin(views)].copy()
+    t["date"] = t["view"].map(lambda v: dates[v].isoformat() if dates.get(v) else None)
+    return t[["view", "date", "model", "issue", "median"]].sort_values(
+        ["date", "view", "model", "issue"], kind="stable").reset_index(drop=True)
+
+
+def _disagreement(scenario: Scenario, views: list[str], names: list[str]) -> pd.DataFrame:
+    """Per view and coded cell: the difference from the base and the shift of the point forecast.
+
+    All single-cell variants of all views form one batch per model.
+    """
+    base = scenario.inputs()
+    cap0, pos0, sal0 = base.capability[0], base.position[0], base.salience[0]
+    actor_ix = {x: k for k, x in enumerate(scenario.actor_ids)}
+    issue_ix = {x: k for k, x in enumerate(scenario.issue_ids)}
+    variants = []  # (view, actor, issue|None, field, base value, coded value)
+    for v in views:
+        vv = scenario.views[v]
+        for actor, q in vv.capability.items():
+            variants.append((v, actor, None, "capability", cap0[actor_ix[actor]], q.value, None))
+        for (actor, issue), st in vv.stances.items():
+            a, j = actor_ix[actor], issue_ix[issue]
+            if st is None:
+                continue
+            variants.append((v, actor, issue, "position", pos0[a, j], st.position.value, st))
+            variants.append((v, actor, issue, "salience", sal0[a, j], st.salience.value, st))
+    if not variants or not names:
+        return pd.DataFrame(columns=["view", "actor", "issue", "field", "base", "coded",
+                                     "difference", "model", "forecast_shift"])
+    n = len(variants)
+    cap = np.repeat(cap0[None], n, axis=0)
+    pos = np.repeat(pos0[None], n, axis=0)
+    sal = np.repeat(sal0[None], n, axis=0)
+    for k, (_, actor, issue, fld, _, coded, st) in enumerate(variants):
+        a = actor_ix[actor]
+        if fld == "capability":
+            cap[k, a] = coded
+        else:
+            j = issue_ix[issue]
+            if np.isnan(pos[k, a, j]):  # the base gives no stance: the view adds the whole stance
+                pos[k, a, j], sal[k, a, j] = st.position.value, st.salience.value
+            (pos if fld == "position" else sal)[k, a, j] = coded
+    batch = Inputs.from_arrays(cap, pos, sal, base.low, base.high, base.status_quo, base.veto,
+                               base.actors, base.issues)
+    rows = []
+    for name in names:
+        ref = _models.run(name, base)[0].final[0]
+        shifted = _models.run(name, batch)[0].final
+        for k, (v, actor, issue, fld, b, coded, _) in enumerate(variants):
+            cols = [issue_ix[issue]] if issue else list(range(len(issue_ix)))
+            deltas = shifted[k, cols] - ref[cols]
+            j = cols[int(np.nanargmax(np.abs(deltas)))] if not np.isnan(deltas).all() else cols[0]
+            rows.append({"view": v, "actor": actor, "issue": issue or scenario.issue_ids[j],
+                         "field": fld, "base": float(b), "coded": float(coded),
+                         "difference": float(coded - b) if not np.isnan(b) else np.nan,
+                         "model": name, "forecast_shift": float(shifted[k, j] - ref[j])})
+    df = pd.DataFrame(rows)
+    df["abs_shift"] = df["forecast_shift"].abs()
+    df = df.sort_values(["abs_shift", "view", "actor", "issue", "field", "model"],
+                        ascending=[False, True, True, True, True, True], kind="stable")
+    return df.drop(columns="abs_shift").reset_index(drop=True)

@@ -1,0 +1,262 @@
+"""The flagship's questions (settlement of the Russia–Ukraine war) and seeding the ledger.
+
+The resolution criteria follow the strictness of the public forecasting platforms that ask
+about this war: an agreement counts when both belligerents sign it, it enters into force and
+it holds for 30 days — a declaration, a framework, a memorandum or a deal between third
+parties does not; a NATO question needs a signed text; a ceasefire must be general and in
+effect on the date. Each question says what a model forecasts for it (``maps_to``): an issue
+of the flagship scenario (a 0–100 scale whose anchors the question repeats), or a feasibility
+probability.
+
+The issue questions are conditional: they ask what the signed settlement says, and are
+annulled when no settlement is signed by the deadline. That is what a bargaining model
+forecasts (where a negotiation settles), and the feasibility questions ask whether it settles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from accord.errors import Collector
+
+from .store import Question, add_forecast, add_question, get_question
+from .store import questions as _ledger_questions
+
+FEASIBILITY_KEYS = ("deal_feasible", "ceasefire_feasible")
+"""Keys a feasibility analysis forecasts: P(comprehensive settlement), P(general ceasefire)."""
+
+ISSUES = ("territory", "nato", "security_guarantees", "troops", "sanctions", "us_aid",
+          "resources", "eu_membership", "sequencing", "accountability")
+
+_REPORTING = ("Facts are established by reporting of at least two of Reuters, the Associated "
+              "Press, AFP and the BBC, or by the official texts published by the signatories.")
+
+_SIGNED = ("the governments of Russia and Ukraine (heads of state or government, or "
+           "plenipotentiaries they authorised) have both signed one agreement, or one package of "
+           "agreements, that both describe as ending the war (not only pausing the fighting)")
+
+# Anchors on the 0–100 scale: 0 is Ukraine's (and its backers') demand, 100 Russia's (for
+# resources, the initial US demand on Ukraine). Territory repeats the scenario format's example.
+_ANCHORS: dict[str, tuple[str, dict[float, str]]] = {
+    "territory": ("its provision on the territory Russia occupies", {
+        0: "Ukraine's 1991 borders restored",
+        50: "freeze on the current line of contact, no recognition",
+        100: "Crimea and four oblasts recognised as Russian"}),
+    "nato": ("its provision on Ukraine's membership of NATO", {
+        0: "Ukraine's path to NATO membership open (invitation or timetable)",
+        50: "membership deferred, no legal bar",
+        100: "Ukraine's NATO membership ruled out in a signed text (permanent neutrality)"}),
+    "security_guarantees": ("the security guarantees it gives Ukraine", {
+        0: "binding collective-defence guarantee by the US and European states",
+        50: "non-binding assurances, consultations and continued arms supply",
+        100: "no guarantees and limits on Ukraine's armed forces"}),
+    "troops": ("its provision on foreign (Western) troops in Ukraine", {
+        0: "a Western reassurance force deployed in Ukraine",
+        50: "unarmed monitors or peacekeepers of states acceptable to both sides only",
+        100: "no Western military presence in Ukraine"}),
+    "sanctions": ("its provision on sanctions against Russia", {
+        0: "all sanctions stay; frozen Russian assets go to Ukraine",
+        50: "phased, partial relief tied to compliance",
+        100: "US and EU sanctions lifted; frozen assets returned to Russia"}),
+    "us_aid": ("its provision on US military aid to Ukraine", {
+        0: "US military aid continues or grows",
+        50: "US weapons only as sales paid by Europeans",
+        100: "all US military aid and intelligence sharing end"}),
+    "resources": ("the share of Ukraine's resource proceeds it (or a text signed with it) "
+                  "gives the US", {
+        0: "Ukraine keeps its resource revenue",
+        50: "a joint fund with shared proceeds reinvested in Ukraine",
+        100: "50% of resource proceeds to the US up to $500 billion"}),
+    "eu_membership": ("its provision on Ukraine's membership of the EU", {
+        0: "EU accession on a fixed timetable",
+        50: "accession talks continue without a date",
+        100: "EU membership ruled out"}),
+    "sequencing": ("the order of ceasefire and settlement it implements", {
+        0: "ceasefire first, then negotiations on the settlement",
+        50: "ceasefire and framework settlement agreed together",
+        100: "full settlement first, no ceasefire before it"}),
+    "accountability": ("its provision on accountability for the war", {
+        0: "special tribunal for the crime of aggression and Russian reparations",
+        50: "no tribunal; reconstruction paid partly from frozen Russian assets",
+        100: "general amnesty, no tribunal and no reparations"}),
+}
+
+
+def _issue_question(issue: str, label: str, anchors: Mapping[float, str], low: float,
+                    high: float, deadline: str) -> Question:
+    points = "; ".join(f"{k:g} = {v}" for k, v in sorted(anchors.items()))
+    return Question(
+        id=f"flagship.{issue}", kind="continuous", low=low, high=high, anchors=dict(anchors),
+        deadline=deadline, maps_to=issue,
+        condition=f"Annulled unless, by {deadline}, {_SIGNED}.",
+        text=(f"If Russia and Ukraine sign a settlement by {deadline}, where does {label} fall "
+              f"on the scale {low:g}–{high:g} ({points})?"),
+        criteria=(f"Conditional: annulled unless, by {deadline} 23:59 UTC, {_SIGNED}. The "
+                  "outcome is coded from the signed text(s) alone — annexes and side agreements "
+                  "signed by both included; statements, leaks and unsigned drafts excluded — as "
+                  "the anchor the provision matches; a provision between two anchors is placed "
+                  "between them by linear interpolation and the coding is justified in the "
+                  "resolution note with the quoted clause. A text silent on the issue resolves "
+                  "to the anchor describing the situation on the day of signature. "
+                  + _REPORTING))
+
+
+def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30",
+                   scenario: Any = None) -> list[Question]:
+    """The flagship's questions, with strict resolution criteria.
+
+    Two unconditional binary questions map to feasibility (``deal_feasible``: a
+    comprehensive settlement in force and held for 30 days; ``ceasefire_feasible``: a
+    general ceasefire in effect on ``ceasefire_by``); one conditional question per issue
+    (0–100, anchors of the issue); a conditional binary question whether the settlement's
+    signed text rules out NATO membership (``nato >= 75``); and an ordered question on the
+    territorial outcome. Given the flagship ``scenario``, each issue question takes that
+    issue's scale and anchors, so that forecasts and questions share one scale.
+    """
+    issue_defs: dict[str, tuple[str, Mapping[float, str], float, float]] = {
+        k: (label, anchors, 0.0, 100.0) for k, (label, anchors) in _ANCHORS.items()}
+    if scenario is not None:
+        errs = Collector(getattr(scenario, "id", "scenario"))
+        found = {i.id: i for i in scenario.issues}
+        for k in ISSUES:
+            if k not in found:
+                errs.add(None, "issues", k, f"the flagship issue {k!r} in the scenario")
+                continue
+            i = found[k]
+            issue_defs[k] = (issue_defs[k][0], dict(i.anchors) or issue_defs[k][1],
+                             float(i.low), float(i.high))
+        errs.raise_if_any()
+
+    deal = Question(
+        id="flagship.peace_agreement", kind="binary", deadline=deadline,
+        maps_to="deal_feasible",
+        text=(f"Will Russia and Ukraine sign a comprehensive peace agreement that is in effect "
+              f"and has held for at least 30 days by {deadline}?"),
+        criteria=(f"Yes if, by {deadline} 23:59 UTC: (1) {_SIGNED}; (2) it settles at least "
+                  "the territorial question and the security arrangements; (3) it has entered "
+                  "into force on its own terms (ratified, where the text requires it); and "
+                  "(4) it has remained in force for at least 30 consecutive days — neither "
+                  "party has suspended or denounced it and no large-scale hostilities "
+                  "(ground offensives, or missile or drone strikes on cities or energy "
+                  "infrastructure) have resumed. Agreements between third parties (e.g. the US "
+                  "and Russia alone), frameworks, memoranda, declarations of intent, and "
+                  "partial or temporary truces do not count. An agreement whose 30 days end "
+                  "after the deadline resolves No. Otherwise No. " + _REPORTING))
+    ceasefire = Question(
+        id="flagship.ceasefire", kind="binary", deadline=ceasefire_by,
+        maps_to="ceasefire_feasible",
+        text=f"Will a general ceasefire between Russia and Ukraine be in effect on {ceasefire_by}?",
+        criteria=(f"Yes if on {ceasefire_by} a ceasefire covering all land, air and sea "
+                  "hostilities along the whole front, publicly accepted by both governments, is "
+                  "in effect and has been for at least 30 consecutive days. Isolated violations "
+                  "do not end it; resumed offensive operations or missile or drone strikes on "
+                  "cities or energy infrastructure do. Partial truces (energy, Black Sea), "
+                  "holiday truces and unilateral ceasefires do not count. " + _REPORTING))
+    nato_label, nato_anchors, nato_low, nato_high = issue_defs["nato"]
+    nato_cut = nato_low + 0.75 * (nato_high - nato_low)
+    nato_out = Question(
+        id="flagship.nato_ruled_out", kind="binary", deadline=deadline, maps_to="nato",
+        low=nato_low, high=nato_high, anchors=dict(nato_anchors), cuts=(nato_cut,),
+        condition=f"Annulled unless, by {deadline}, {_SIGNED}.",
+        text=(f"If Russia and Ukraine sign a settlement by {deadline}, does a text signed by "
+              "Ukraine rule out its membership of NATO?"),
+        criteria=(f"Conditional: annulled unless, by {deadline} 23:59 UTC, {_SIGNED}. Yes if "
+                  "the settlement, or a text signed with it by Ukraine's government, commits "
+                  "Ukraine not to join NATO, or to permanent neutrality or non-alignment that "
+                  "excludes NATO membership (a constitutional amendment adopted under such a "
+                  "text counts). Statements that membership is 'not on the table', a deferral "
+                  "without a commitment, and declarations by the US, NATO or Russia alone do "
+                  f"not count. A model's forecast is P(nato >= {nato_cut:g}) on the nato issue's "
+                  "scale. " + _REPORTING))
+    t_label, t_anchors, t_low, t_high = issue_defs["territory"]
+    span = t_high - t_low
+    territory_cat = Question(
+        id="flagship.territory_category", kind="ordered", deadline=deadline,
+        maps_to="territory", low=t_low, high=t_high, anchors=dict(t_anchors),
+        categories=("Ukraine regains territory beyond the line of contact",
+                    "freeze on the line of contact without recognition",
+                    "de facto acceptance of Russian control, no legal recognition",
+                    "legal recognition of Russian sovereignty over some occupied territory"),
+        cuts=(t_low + 0.4 * span, t_low + 0.6 * span, t_low + 0.8 * span),
+        condition=f"Annulled unless, by {deadline}, {_SIGNED}.",
+        text=(f"If Russia and Ukraine sign a settlement by {deadline}, which of four ordered "
+              "outcomes describes its territorial provision?"),
+        criteria=(f"Conditional: annulled unless, by {deadline} 23:59 UTC, {_SIGNED}. The "
+                  "category is read from the signed text: 'regains' if Russia withdraws from "
+                  "any territory it holds on the day of signature (exchanges of small areas "
+                  "along the line count as a freeze); 'freeze' if the line of contact becomes "
+                  "a ceasefire or administrative line and the text states or keeps that "
+                  "neither side recognises the other's claims; 'de facto' if Ukraine commits "
+                  "not to regain the territory by force or Russian control is otherwise "
+                  "accepted without a recognition of sovereignty; 'legal recognition' if "
+                  "Ukraine, or the US on Ukraine's signature, recognises Russian sovereignty "
+                  "over any occupied territory, Crimea included. A model's forecast is binned "
+                  "on the territory scale at 40, 60 and 80 % of its span. " + _REPORTING))
+    issue_qs = [_issue_question(k, *issue_defs[k], deadline=deadline) for k in ISSUES]
+    return [deal, ceasefire, *issue_qs, nato_out, territory_cat]
+
+
+def seed_ledger(db: str | Path, forecasts: Mapping[str, Mapping[str, Any]], *,
+                questions: list[Question] | None = None,
+                meta: Mapping[str, Mapping[str, Any]] | None = None,
+                scenario_sha256: str | None = None, seed: int | None = None,
+                created: str | None = None) -> pd.DataFrame:
+    """Record forecasts on the flagship's questions; returns one row per forecast recorded.
+
+    ``forecasts`` maps a model name to ``{key: samples}`` where a key is an issue id (samples
+    on the issue's scale, e.g. a Monte Carlo run's final forecasts) or a feasibility key of
+    :data:`FEASIBILITY_KEYS` (per-draw probabilities in [0, 1]). Each question receives the
+    samples of the key it ``maps_to``; questions without one for a model are left out for that
+    model. ``meta[model]`` may give ``preset``, ``params`` and ``seed``. Questions missing from
+    the ledger are added first; a question already there must be the same question.
+    """
+    qs = seed_questions() if questions is None else list(questions)
+    errs = Collector(db)
+    keys = {q.maps_to for q in qs if q.maps_to}
+    for model, per_key in forecasts.items():
+        for key in per_key:
+            if key not in keys:
+                errs.add(None, f"forecasts.{model}", key,
+                         f"an issue or feasibility key of the questions: {', '.join(sorted(keys))}")
+    errs.raise_if_any()
+    ledger = _ledger_questions(db) if Path(db).is_file() else None
+    status = {} if ledger is None else dict(zip(ledger["question_id"], ledger["status"]))
+    for q in qs:
+        if q.id in status and get_question(db, q.id) != _normalised(q):
+            errs.add(None, "question", q.id, "the same question as the one already in the "
+                     "ledger (questions are never rewritten)")
+        if status.get(q.id, "open") != "open" and any(q.maps_to in v for v in forecasts.values()):
+            errs.add(None, "question", q.id,
+                     f"an open question (this one is {status[q.id]}; it takes no forecasts)")
+    errs.raise_if_any()
+    for q in qs:
+        if q.id not in status:
+            add_question(db, q, created=created)
+    rows = []
+    for model, per_key in forecasts.items():
+        m = dict((meta or {}).get(model, {}))
+        for q in qs:
+            if q.maps_to not in per_key:
+                continue
+            samples = np.asarray(per_key[q.maps_to], dtype=float).ravel()
+            row = add_forecast(db, q.id, model=model, samples=samples, preset=m.get("preset"),
+                               params=m.get("params"), seed=m.get("seed", seed),
+                               scenario_sha256=scenario_sha256, note=f"maps_to={q.maps_to}",
+                               created=created)
+            rows.append({"question_id": q.id, "model": model, "forecast": row,
+                         "maps_to": q.maps_to, "n_samples": samples.size})
+    return pd.DataFrame(rows, columns=["question_id", "model", "forecast", "maps_to",
+                                       "n_samples"])
+
+
+def _normalised(q: Question) -> Question:
+    """The question as it reads back from the ledger (floats, tuples)."""
+    return Question(id=q.id, text=q.text, criteria=q.criteria, deadline=q.deadline, kind=q.kind,
+                    low=float(q.low), high=float(q.high),
+                    anchors={float(k): v for k, v in dict(q.anchors).items()},
+                    categories=tuple(q.categories), cuts=tuple(float(c) for c in q.cuts),
+                    maps_to=q.maps_to, condition=q.condition)

@@ -1,0 +1,185 @@
+"""The literature's honest bars: status quo, mean, compromise, weighted median, Nash bargaining.
+
+Every dynamic model is shown beside these. All are one-shot and work on ``[d, a, i]`` arrays
+in one pass; an actor without a stance on an issue (NaN) takes no part in it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Inputs, ModelSpec, Outcome, Param, one_shot
+
+
+def _weights(inputs: Inputs, use_salience: bool = True) -> np.ndarray:
+    """``[d, a, i]`` c·s weights, 0 where an actor has no stance."""
+    w = inputs.capability[:, :, None] * (inputs.salience if use_salience else 1.0)
+    return np.where(inputs.present, np.nan_to_num(w, nan=0.0), 0.0)
+
+
+def status_quo(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
+    """Nothing changes: the forecast is the issue's status quo (null where none is given)."""
+    d = inputs.shape[0]
+    forecast = np.broadcast_to(inputs.status_quo, (d, inputs.shape[2])).copy()
+    reason = "one_shot" if not np.isnan(inputs.status_quo).any() else "no_status_quo"
+    return one_shot(inputs, forecast, reason)
+
+
+def mean(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
+    """Unweighted mean of the positions of the actors with a stance."""
+    with np.errstate(invalid="ignore"):
+        forecast = np.nanmean(np.where(inputs.present, inputs.position, np.nan), axis=1) \
+            if inputs.present.any() else np.full(inputs.shape[::2], np.nan)
+    return one_shot(inputs, forecast)
+
+
+def weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Σ w·x / Σ w over the actor axis (-2); the unweighted mean where all weights are 0."""
+    present = ~np.isnan(position)
+    x = np.where(present, position, 0.0)
+    total = weight.sum(axis=-2)
+    count = present.sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wm = (weight * x).sum(axis=-2) / total
+        um = x.sum(axis=-2) / count
+    return np.where(total > 0, wm, np.where(count > 0, um, np.nan))
+
+
+def compromise(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
+    """Capability × salience weighted mean (Achen 2006, "the compromise model")."""
+    return one_shot(inputs, weighted_mean(inputs.position, _weights(inputs)))
+
+
+def weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower") -> np.ndarray:
+    """Weighted median over the actor axis (-2) of ``[..., a, i]`` arrays.
+
+    ``lower``: the smallest position whose cumulative weight (positions ascending) reaches
+    half the total; ``upper``: the largest position whose weight from above reaches half;
+    ``midpoint``: their average. NaN positions take no part; zero total weight falls back to
+    equal weights among the actors present.
+    """
+    present = ~np.isnan(position)
+    w = np.where(present, weight, 0.0)
+    total = w.sum(axis=-2, keepdims=True)
+    w = np.where(total > 0, w, present.astype(float))
+    x = np.where(present, position, np.inf)
+    order = np.argsort(x, axis=-2, kind="stable")
+    xs = np.take_along_axis(x, order, axis=-2)
+    ws = np.take_along_axis(w, order, axis=-2)
+    cum = np.cumsum(ws, axis=-2)
+    half = cum[..., -1:, :] / 2.0
+    lo_idx = np.argmax(cum >= half, axis=-2)
+    lower = np.take_along_axis(xs, lo_idx[..., None, :], axis=-2)[..., 0, :]
+    if rule == "lower":
+        out = lower
+    else:
+        from_top = cum[..., -1:, :] - cum + ws
+        hi_idx = xs.shape[-2] - 1 - np.argmax((from_top >= half)[..., ::-1, :], axis=-2)
+        upper = np.take_along_axis(xs, hi_idx[..., None, :], axis=-2)[..., 0, :]
+        out = upper if rule == "upper" else (lower + upper) / 2.0
+    return np.where(present.any(axis=-2), out, np.nan)
+
+
+def median(inputs: Inputs, *, rounds: int = 1, rng=None, rule: str = "lower") -> Outcome:
+    """c·s-weighted median position (Black 1948's median voter with weights; the forecast
+    rule of Bueno de Mesquita 1994)."""
+    return one_shot(inputs, weighted_median(inputs.position, _weights(inputs), rule))
+
+
+def _nbs_issue(p: np.ndarray, w: np.ndarray, r: np.ndarray, utility: str,
+               scale_low: np.ndarray, scale_high: np.ndarray, iterations: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Maximise Σ w·log g over the set where every g > 0, per ``[d, i]`` cell.
+
+    g_a(x) = r_a² − (x − p_a)² (quadratic) or r_a − |x − p_a| (linear), r_a = distance from
+    the ideal point to the disagreement point. The objective is concave on that set, so its
+    derivative is non-increasing and bisection finds the maximiser.
+    """
+    active = w > 0
+    big = np.inf
+    lo = np.maximum(np.max(np.where(active, p - r, -big), axis=-2), scale_low)
+    hi = np.minimum(np.min(np.where(active, p + r, big), axis=-2), scale_high)
+    feasible = (lo < hi) & active.any(axis=-2)
+    a, b = np.where(feasible, lo, 0.0), np.where(feasible, hi, 0.0)
+    for _ in range(iterations):
+        m = (a + b) / 2.0
+        dx = m[..., None, :] - p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if utility == "quadratic":
+                terms = -2.0 * dx / (r * r - dx * dx)
+            else:
+                terms = -np.sign(dx) / (r - np.abs(dx))
+        slope = np.sum(np.where(active, w * terms, 0.0), axis=-2)
+        up = slope > 0
+        a, b = np.where(up, m, a), np.where(up, b, m)
+    return (a + b) / 2.0, feasible
+
+
+def nbs(inputs: Inputs, *, rounds: int = 1, rng=None, utility: str = "quadratic",
+        disagreement: str = "status_quo") -> Outcome:
+    """Asymmetric Nash bargaining solution (Nash 1950; Roth 1979), issue by issue.
+
+    Maximises Π_a (U_a(x) − U_a(d))^(c_a) over the settlements every actor prefers to the
+    disagreement point d, with U_a(x) = −s_a (x − p_a)² (``utility=quadratic``, Achen 2006) or
+    −s_a |x − p_a| (``linear``). ``disagreement=status_quo`` takes d = the issue's status quo:
+    where some actor gains from no move away from it (ideal points on both sides of it), the
+    solution is the status quo itself, which is the unanimity logic of the model.
+    ``disagreement=worst`` takes each actor's worst point of the scale; issues with no status
+    quo use it too, and the summary says so.
+    """
+    d, a, i = inputs.shape
+    sq = inputs.status_quo
+    use_worst = np.full(i, disagreement == "worst") | np.isnan(sq)
+    p = inputs.position
+    worst = np.where(np.abs(p - inputs.low) >= np.abs(p - inputs.high), inputs.low, inputs.high)
+    dpoint = np.where(use_worst, worst, sq)
+    r = np.abs(dpoint - p)
+    w = _weights(inputs, use_salience=False) * np.where(inputs.present & (inputs.salience > 0), 1.0, 0.0)
+    x, feasible = _nbs_issue(np.where(inputs.present, p, 0.0), w, np.where(inputs.present, r, 0.0),
+                             utility, inputs.low, inputs.high)
+    forecast = np.where(feasible, x, np.where(use_worst, np.nan, sq))
+    # nobody present: NaN; nobody gains from moving: the disagreement point
+    everyone_at_d = ~feasible & ~use_worst
+    forecast = np.where(everyone_at_d, sq, forecast)
+    stuck = ~feasible & use_worst
+    if stuck.any():  # all ideal points coincide with the worst point: stay there
+        forecast = np.where(stuck, np.nanmean(np.where(inputs.present, p, np.nan), axis=1), forecast)
+    out = one_shot(inputs, forecast)
+    summary = {"nbs_disagreement": {iss: ("worst" if use_worst[k] else "status_quo")
+                                    for k, iss in enumerate(inputs.issues)}}
+    return Outcome(out.positions, out.forecast, out.stop_reason, out.rounds_run,
+                   summary=summary, extra={"nbs_gain_possible": feasible[:, None, :]})
+
+
+_ACHEN = ("Achen, C. H. (2006). Evaluating political decision-making models. In Thomson, "
+          "Stokman, Achen & König (eds.), The European Union Decides, Cambridge UP, 264-298.")
+
+SPECS = (
+    ModelSpec("status_quo", "Status quo", "The reference point of each issue (no change).",
+              status_quo, doc="Forecast: the issue's status quo; null where the scenario gives none.\n\n"
+              ">>> import accord\n>>> sc = accord.load('eu-emissions')\n"
+              ">>> accord.models.run('status_quo', sc.inputs())[0].stop_reason[0]\n'no_status_quo'"),
+    ModelSpec("mean", "Mean", "Unweighted mean of positions.", mean,
+              doc=">>> import accord\n>>> out, _ = accord.models.run('mean', accord.load('eu-emissions').inputs())\n"
+              ">>> round(float(out.final[0, 0]), 3)\n6.7"),
+    ModelSpec("compromise", "Compromise (c·s-weighted mean)", _ACHEN, compromise,
+              doc=">>> import accord\n>>> out, _ = accord.models.run('compromise', accord.load('eu-emissions').inputs())\n"
+              ">>> round(float(out.final[0, 0]), 4)\n7.39"),
+    ModelSpec("median", "Weighted median (c·s weights)",
+              "Black, D. (1948). On the rationale of group decision-making. J. Political Economy 56; "
+              "Bueno de Mesquita (1994).", median,
+              params=(Param("rule", "lower", "tie rule: the lower, upper or midpoint weighted median",
+                            str, ("lower", "upper", "midpoint")),),
+              doc=">>> import accord\n>>> out, _ = accord.models.run('median', accord.load('eu-emissions').inputs())\n"
+              ">>> float(out.final[0, 0])\n7.0"),
+    ModelSpec("nbs", "Nash bargaining solution",
+              "Nash, J. (1950). The bargaining problem. Econometrica 18; Roth, A. (1979). Axiomatic "
+              "Models of Bargaining; utility as in " + _ACHEN, nbs,
+              params=(Param("utility", "quadratic", "actor utility: −s(x−p)² or −s|x−p|", str,
+                            ("quadratic", "linear")),
+                      Param("disagreement", "status_quo",
+                            "disagreement point: the issue's status quo, or each actor's worst "
+                            "point of the scale (used where no status quo is given)", str,
+                            ("status_quo", "worst"))),
+              doc=">>> import accord\n>>> out, _ = accord.models.run('nbs', accord.load('eu-emissions').inputs())\n"
+              ">>> 4 <= float(out.final[0, 0]) <= 10\nTrue"),
+)

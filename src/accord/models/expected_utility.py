@@ -1,0 +1,783 @@
+"""Bueno de Mesquita's expected-utility ("challenge") model, as reconstructed by Scholz et al.
+
+Bueno de Mesquita, B. (1994). "Political forecasting: an expected utility method." In
+Bueno de Mesquita & Stokman (eds.), *European Community Decision Making*, Yale UP, 71-104.
+Scholz, J. B., Calbert, G. J. & Smith, G. A. (2011). "Unravelling Bueno De Mesquita's group
+decision model." *Journal of Theoretical Politics* 23(4), 510-531.
+
+BDM never published his code, and the two public replications disagree with each other and
+with the paper. Every disputed choice (the ambiguities A1-A13 of the reference data's README)
+is therefore a named parameter, and presets reproduce each public implementation:
+
+``scholz_code``
+    jmckib's replication, whose choices its author says follow Scholz's own code; it
+    reproduces Scholz's Table 2 and BDM's Belgium quadrant chart. Capitulation is
+    unreachable, as in that code.
+``scholz_code_fixed``
+    the same with capitulation reachable.
+``dmasad``
+    dmasad's replication, with the scale range taken from the initial positions (its
+    notebooks pass 10 and 4 whatever the data: ``--param scale_range=6``).
+``paper``
+    the equations as Scholz et al. print them (pair-wise probabilities, each side's own risk
+    exponent, per-dyad T, least movement). No public implementation exists to check it.
+
+One round (Scholz's appendix): risk exponents from an r = 1 pass, expected utilities again with
+them, one move per actor chosen from start-of-round positions, all moves applied together.
+Risk is recomputed from scratch every round, so a round depends only on the positions: an
+exact repeat of earlier positions is a cycle that continues for ever. The engine detects such
+cycles (and fixed points) exactly and fills the remaining rounds with the cycle, so detection
+never changes a trajectory; ``stop_reason`` says why a draw stopped.
+
+Issues are independent (the literature runs them one by one); draws x issues form "lanes"
+computed together as ``[lanes, actors, actors]`` arrays. An actor with no stance on an issue
+(NaN position) takes no part in it: it neither votes, challenges nor is challenged, and its
+position stays NaN.
+
+Degenerate cases are defined: P = 0 between equal positions (A11) and when no voter
+separates two positions; when every danger level is equal (A12, e.g. all actors at one
+position) the risk exponents are 1 (or the lane stops, preset ``dmasad``, mirroring its crash);
+a lane with all actors at one position is a fixed point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .base import Inputs, ModelSpec, Outcome, Param
+
+__all__ = ["SPECS", "PRESETS", "config", "internals", "quadrant", "quadrant_figure",
+           "weighted_median", "weighted_mean", "KINDS"]
+
+KINDS = ("none", "confrontation", "compromise", "capitulation")
+_NONE, _CONF, _COMP, _CAP = 0, 1, 2, 3
+
+# ---------------------------------------------------------------------------------------------
+# parameters and presets
+
+PARAMS = (
+    Param("range_rule", "initial", "A1: scale range Rg = max - min of each lane's initial "
+          "positions ('initial', both replications) or the issue's scale ('issue')", str,
+          ("initial", "issue")),
+    Param("scale_range", None, "A1: a fixed scale range Rg for every issue (overrides "
+          "range_rule; must cover the initial positions)", float),
+    Param("median_rule", "median", "A2: the median mu in the (1-Q) term: c*s-weighted median "
+          "('median'), weighted mean ('mean') or dmasad's median-then-mean; no effect at Q = 1",
+          str, ("median", "mean", "vote_then_mean")),
+    Param("p_numerator", "positive", "A3: numerator of P_ij: positive support ('positive', "
+          "Scholz), net support clipped at 0 ('net', dmasad), or positive support with each "
+          "voter's distances raised to its own r ('positive_voter_risk', Scholz's code)", str,
+          ("positive", "net", "positive_voter_risk")),
+    Param("p_denominator", "pairwise", "A4: denominator of P_ij: this pair's total |support| "
+          "('pairwise') or the grand total over all ordered pairs ('grand_total', Scholz's "
+          "code; P is then tiny)", str, ("pairwise", "grand_total")),
+    Param("perspective", "own", "A5: whose risk exponent values j's challenge of i when i "
+          "decides: j's own ('own') or the receiver i's ('receiver', Scholz's code)", str,
+          ("own", "receiver")),
+    Param("qt_term", "per_dyad", "A6: the (1-Q)[T U_b + (1-T) U_w] term: per-dyad T "
+          "('per_dyad'), global T ('global'), global T with dmasad's inverted sign "
+          "('global_inverted') or left out ('omitted', valid at Q = 1 only)", str,
+          ("per_dyad", "global", "global_inverted", "omitted")),
+    Param("q", 1.0, "A6: probability Q that the status quo persists unchallenged (Scholz: 1)",
+          float),
+    Param("t", 1.0, "A6: the global T (1: an unchallenged shift helps)", float),
+    Param("risk_normalisation", "actors", "A7: risk exponents from danger levels normalised "
+          "across actors ('actors') or none, r = 1 ('none')", str, ("actors", "none")),
+    Param("conflict", "full", "A8: a receiver that expects to lose a conflict (b > a > 0) "
+          "moves fully to the proposer ('full') or conflicts move nobody ('off')", str,
+          ("full", "off")),
+    Param("capitulation", True, "A9: capitulation (b > 0 > a, b < |a|) moves the receiver "
+          "fully; false reproduces Scholz's code, where it is unreachable", bool),
+    Param("offer_choice", "least_move", "A10: which offer a receiver takes: conflict, then "
+          "compromise, then capitulation, each the least movement ('least_move', Scholz's "
+          "prose); the same but the compromise with the smallest EU-weighted position "
+          "('scholz_code'); or only the offers of largest sender EU, nearest first "
+          "('max_sender_eu', dmasad)", str, ("least_move", "scholz_code", "max_sender_eu")),
+    Param("equal_positions", "no_contest", "A11: two actors at one position never contest "
+          "('no_contest') or contest with P = 0 ('p_zero', dmasad)", str,
+          ("no_contest", "p_zero")),
+    Param("degenerate", "risk_neutral", "A12: when all danger levels are equal, r = 1 for all "
+          "('risk_neutral') or the lane stops ('stop', where dmasad crashes)", str,
+          ("risk_neutral", "stop")),
+    Param("tolerance", 0.0, "A13: stop a lane when its forecast changes by at most this "
+          "much (0: off); exact fixed points always stop", float),
+    Param("max_period", 8, "A13: detect exact cycles up to this period and report the "
+          "cycle's range (0: off)", int),
+)
+
+_SCHOLZ_CODE = dict(range_rule="initial", median_rule="median",
+                    p_numerator="positive_voter_risk", p_denominator="grand_total",
+                    perspective="receiver", qt_term="omitted", conflict="full",
+                    capitulation=False, offer_choice="scholz_code",
+                    equal_positions="no_contest", degenerate="risk_neutral")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "scholz_code": _SCHOLZ_CODE,
+    "scholz_code_fixed": {**_SCHOLZ_CODE, "capitulation": True},
+    "dmasad": dict(range_rule="initial", median_rule="vote_then_mean", p_numerator="net",
+                   p_denominator="pairwise", perspective="own", qt_term="global_inverted",
+                   t=1.0, conflict="full", capitulation=True, offer_choice="max_sender_eu",
+                   equal_positions="p_zero", degenerate="stop"),
+    "paper": dict(range_rule="issue", median_rule="median", p_numerator="positive",
+                  p_denominator="pairwise", perspective="own", qt_term="per_dyad",
+                  conflict="full", capitulation=True, offer_choice="least_move",
+                  equal_positions="no_contest", degenerate="risk_neutral"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved A1-A13 choices (see :data:`PARAMS`)."""
+
+    range_rule: str = "initial"
+    scale_range: float | None = None
+    median_rule: str = "median"
+    p_numerator: str = "positive"
+    p_denominator: str = "pairwise"
+    perspective: str = "own"
+    qt_term: str = "per_dyad"
+    q: float = 1.0
+    t: float = 1.0
+    risk_normalisation: str = "actors"
+    conflict: str = "full"
+    capitulation: bool = True
+    offer_choice: str = "least_move"
+    equal_positions: str = "no_contest"
+    degenerate: str = "risk_neutral"
+    tolerance: float = 0.0
+    max_period: int = 8
+
+
+def config(preset: str = "scholz_code", **overrides: Any) -> Config:
+    """A :class:`Config` from a preset and keyword overrides, validated like ``--param``."""
+    spec = SPECS[0]
+    values = spec.resolve(preset, {k: v for k, v in overrides.items()})
+    return _config(values)
+
+
+def _config(values: Mapping[str, Any]) -> Config:
+    known = {p.name: p for p in PARAMS}
+    clean = {}
+    for key, value in values.items():
+        p = known[key]
+        if p.choices is not None and value not in p.choices:
+            raise ValueError(f"parameter {key}: expected one of {', '.join(p.choices)}, "
+                             f"got {value!r}")
+        clean[key] = value
+    cfg = Config(**clean)
+    if not 0.0 <= cfg.q <= 1.0:
+        raise ValueError(f"parameter q: expected a probability in [0, 1], got {cfg.q!r}")
+    if not 0.0 <= cfg.t <= 1.0:
+        raise ValueError(f"parameter t: expected a probability in [0, 1], got {cfg.t!r}")
+    if cfg.scale_range is not None and not (np.isfinite(cfg.scale_range)
+                                            and cfg.scale_range > 0):
+        raise ValueError(f"parameter scale_range: expected a number > 0, got "
+                         f"{cfg.scale_range!r}")
+    if cfg.tolerance < 0 or not np.isfinite(cfg.tolerance):
+        raise ValueError(f"parameter tolerance: expected a number >= 0, got {cfg.tolerance!r}")
+    if cfg.max_period < 0:
+        raise ValueError(f"parameter max_period: expected an integer >= 0, got "
+                         f"{cfg.max_period!r}")
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray, present: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """Lower weighted median over the last axis (the median voter; Condorcet winner in 1-D).
+
+    The smallest position whose cumulative weight, positions ascending, reaches half the
+    total. Zero total weight falls back to equal weights; no actor present gives NaN.
+    """
+    x = np.asarray(x, float)
+    w = np.asarray(w, float)
+    present = ~np.isnan(x) if present is None else present
+    w = np.where(present, w, 0.0)
+    tot = w.sum(-1, keepdims=True)
+    w = np.where(tot > 0, w, present.astype(float))
+    tot = w.sum(-1, keepdims=True)
+    xx = np.where(present, x, np.inf)
+    order = np.argsort(xx, axis=-1, kind="stable")
+    xs = np.take_along_axis(xx, order, -1)
+    cum = np.cumsum(np.take_along_axis(w, order, -1), -1)
+    # a tie at exactly half goes to the lower position despite rounding in the float sums
+    k = np.argmax(cum >= 0.5 * tot * (1.0 - 1e-12), axis=-1)
+    out = np.take_along_axis(xs, k[..., None], -1)[..., 0]
+    return np.where(present.any(-1), out, np.nan)
+
+
+def weighted_mean(x: np.ndarray, w: np.ndarray, present: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """c*s-weighted mean over the last axis (Scholz's Table 2 reports it beside the median)."""
+    x = np.asarray(x, float)
+    present = ~np.isnan(x) if present is None else present
+    w = np.where(present, w, 0.0)
+    tot = w.sum(-1)
+    w = np.where(tot[..., None] > 0, w, present.astype(float))
+    tot = w.sum(-1)
+    num = np.where(present, w * np.where(present, x, 0.0), 0.0).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# one round, batched over lanes [L, a]
+
+
+def _mid_counts(x: np.ndarray) -> np.ndarray:
+    """``cnt[l, i, j]`` = number of actors strictly left of the midpoint of x_i and x_j.
+
+    One batched binary search: complex numbers sort lexicographically, so ``lane + 1j*x``
+    keeps the lanes apart exactly.
+    """
+    L, a = x.shape
+    lane = np.arange(L, dtype=float)
+    xs = np.sort(x, axis=1)
+    hay = (lane[:, None] + 1j * xs).ravel()
+    mid = (x[:, :, None] + x[:, None, :]) * 0.5
+    needles = lane[:, None, None] + 1j * mid
+    idx = np.searchsorted(hay, needles.ravel(), side="left").reshape(L, a, a)
+    return idx - (np.arange(L) * a)[:, None, None]
+
+
+def _support(u: np.ndarray, w: np.ndarray, x: np.ndarray, order: np.ndarray,
+             cnt: np.ndarray, lower: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """``pos[l, i, j]`` = sum over voters k closer to x_i than to x_j of w_k (u_kj - u_ki).
+
+    u[l, k, b] is voter k's (transformed) distance to actor b; it grows with |x_k - x_b|,
+    so the voters preferring i are those beyond the midpoint on i's side: a prefix (x_i <
+    x_j) or suffix (x_i > x_j) of the voters sorted by position. Prefix/suffix sums make this
+    O(a^2 log a) per lane instead of O(a^3).
+    """
+    L, a = x.shape
+    wu = np.take_along_axis(w[:, :, None] * u, order[:, :, None], axis=1)
+    c2 = np.zeros((L, 2 * (a + 1), a))
+    np.cumsum(wu, axis=1, out=c2[:, 1:a + 1])
+    c2[:, a + 1:2 * a + 1] = np.cumsum(wu[:, ::-1], axis=1)[:, ::-1]
+    row = np.where(lower, cnt, cnt + (a + 1))
+    flat = c2.reshape(L, -1)
+    cols = np.arange(a)
+    cj = np.take_along_axis(flat, (row * a + cols[None, None, :]).reshape(L, -1), 1)
+    ci = np.take_along_axis(flat, (row * a + cols[None, :, None]).reshape(L, -1), 1)
+    pos = (cj - ci).reshape(L, a, a)
+    pos[same] = 0.0
+    np.maximum(pos, 0.0, out=pos)
+    return pos
+
+
+def _probability(pos: np.ndarray, valid: np.ndarray, same: np.ndarray, cfg: Config
+                 ) -> np.ndarray:
+    """P_ij that i beats j (A3/A4/A11); 0 when nobody separates them."""
+    pos = np.where(valid, pos, 0.0)
+    if cfg.p_numerator == "net":
+        num = np.maximum(pos - pos.transpose(0, 2, 1), 0.0)
+    else:
+        num = pos
+    if cfg.p_denominator == "grand_total":
+        den = np.broadcast_to(2.0 * pos.sum(axis=(1, 2))[:, None, None], pos.shape)
+    else:
+        den = pos + pos.transpose(0, 2, 1)
+    ok = (den > 0) & ~same
+    return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+
+
+def _utilities(d: np.ndarray, r):
+    """U_s, U_f, U_sq for normalised distance d and risk exponent r (Scholz eq. 9-13)."""
+    if isinstance(r, float) and r == 1.0:
+        us = 2 - 4 * (0.5 - 0.5 * d)
+        uf = 2 - 4 * (0.5 + 0.5 * d)
+        usq = 0.0
+    else:
+        us = 2 - 4 * (0.5 - 0.5 * d) ** r
+        uf = 2 - 4 * (0.5 + 0.5 * d) ** r
+        usq = 2 - 4 * 0.5 ** r
+    return us, uf, usq
+
+
+def _eu(p, us, uf, usq, s_target, r, qt) -> np.ndarray:
+    """E(U) of a challenge: the target resists with probability s_target (Scholz eq. 5)."""
+    eu = s_target * (p * us + (1 - p) * uf) + (1 - s_target) * us
+    cfg, d_c, d_mu, rg = qt
+    if cfg.qt_term == "omitted" or cfg.q == 1.0:
+        return eu - cfg.q * usq
+    base = 0.25 * ((d_mu + d_c) / rg)
+    ub = 2 - 4 * (0.5 - base) ** r
+    uw = 2 - 4 * (0.5 + base) ** r
+    t = (d_mu < d_c).astype(float) if cfg.qt_term == "per_dyad" else cfg.t
+    term = (1 - cfg.q) * (t * ub + (1 - t) * uw)
+    if cfg.qt_term == "global_inverted":
+        return eu - (cfg.q * usq - term)
+    return eu - cfg.q * usq - term
+
+
+@dataclass
+class _Round:
+    """Everything one round computes for a batch of lanes (kept for tests and the chart)."""
+
+    P1: np.ndarray
+    EU1: np.ndarray
+    S: np.ndarray
+    R: np.ndarray
+    r: np.ndarray
+    P2: np.ndarray
+    A: np.ndarray          # A[l, i, j] = E^i(U_ij), i challenging j, with r_i
+    B: np.ndarray          # B[l, i, j] = j's challenge of i as weighed when i decides
+    degenerate: np.ndarray
+    kind: np.ndarray       # [L, a] move kind code per receiver
+    toward: np.ndarray     # [L, a] proposer index (-1 none)
+    new_x: np.ndarray      # [L, a]
+
+
+def _mu(x, w, pres, rule_pass):
+    if rule_pass == "mean":
+        return weighted_mean(x, w, pres)
+    return weighted_median(x, w, pres)
+
+
+def _step(x, c, s, pres, rg, cfg: Config) -> _Round:
+    """One round for lanes ``x[L, a]`` (absent actors filled with a finite position)."""
+    L, a = x.shape
+    w = np.where(pres, c * s, 0.0)
+    s = np.where(pres, s, 0.0)
+    eye = np.eye(a, dtype=bool)[None]
+    same = x[:, :, None] == x[:, None, :]
+    valid = pres[:, :, None] & pres[:, None, :] & ~eye
+    contest = valid & ~same if cfg.equal_positions == "no_contest" else valid
+    diff = np.abs(x[:, :, None] - x[:, None, :])
+    d = diff / rg[:, None, None]
+    order = np.argsort(x, axis=1, kind="stable")
+    cnt = _mid_counts(x)
+    lower = x[:, :, None] < x[:, None, :]
+    need_mu = cfg.qt_term != "omitted" and cfg.q != 1.0
+
+    def qt_args(pass_no, challenger_axis):
+        if not need_mu:
+            return (cfg, None, None, None)
+        rule = cfg.median_rule
+        if rule == "vote_then_mean":
+            rule = "median" if pass_no == 1 else "mean"
+        mu = _mu(x, w, pres, rule)
+        d_mu = np.abs(x - mu[:, None])
+        d_mu = d_mu[:, :, None] if challenger_axis == 1 else d_mu[:, None, :]
+        return (cfg, diff, d_mu, rg[:, None, None])
+
+    # pass 1: every r = 1; the danger levels give the risk exponents (A7)
+    pos1 = _support(d, w, x, order, cnt, lower, same)
+    P1 = _probability(pos1, valid, same, cfg)
+    us, uf, usq = _utilities(d, 1.0)
+    EU1 = _eu(P1, us, uf, usq, s[:, None, :], 1.0, qt_args(1, 1))
+    if cfg.risk_normalisation == "actors":
+        S = np.where(valid, EU1, 0.0).sum(axis=1)
+        smax = np.where(pres, S, -np.inf).max(axis=1)
+        smin = np.where(pres, S, np.inf).min(axis=1)
+        span = smax - smin
+        degenerate = ~(span > 0)
+        safe = np.where(degenerate, 1.0, span)
+        R = np.where(degenerate[:, None], 0.0,
+                     (2 * S - smax[:, None] - smin[:, None]) / safe[:, None])
+        r = (1 - R / 3.0) / (1 + R / 3.0)
+        r = np.where(pres, r, 1.0)
+    else:
+        S = np.zeros((L, a))
+        R = np.zeros((L, a))
+        r = np.ones((L, a))
+        degenerate = np.zeros(L, bool)
+
+    # pass 2 with the risk exponents
+    if cfg.p_numerator == "positive_voter_risk":
+        pos2 = _support(d ** r[:, :, None], w, x, order, cnt, lower, same)
+        P2 = _probability(pos2, valid, same, cfg)
+    else:
+        P2 = P1
+    ri = r[:, :, None]
+    us, uf, usq = _utilities(d, ri)
+    A = _eu(P2, us, uf, usq, s[:, None, :], ri, qt_args(2, 1))
+    if cfg.perspective == "receiver":
+        B = _eu(P2.transpose(0, 2, 1), us, uf, usq, s[:, :, None], ri, qt_args(2, 2))
+    else:
+        B = A.transpose(0, 2, 1)
+    kind, toward, new_x = _choose(x, A, B, contest, cfg)
+    return _Round(P1, EU1, S, R, r, P2, A, B, degenerate, kind, toward, new_x)
+
+
+def _choose(x, A, B, contest, cfg: Config):
+    """Each receiver i picks at most one offer (A8-A10); all from start-of-round positions."""
+    L, a = x.shape
+    xi = x[:, :, None]
+    xj = x[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comp_x = xi + (xj - xi) * np.abs(A / np.where(B != 0, B, 1.0))
+    move = np.abs(xi - xj)
+    rows = np.arange(L)[:, None]
+    cols = np.arange(a)[None, :]
+    if cfg.offer_choice == "max_sender_eu":
+        offer = contest & (B > 0)
+        bmax = np.where(offer, B, -np.inf).max(axis=2, keepdims=True)
+        keep = offer & (B == bmax)
+        j = np.where(keep, move, np.inf).argmin(axis=2)
+        has = keep.any(axis=2)
+        a_ = A[rows, cols, j]
+        b_ = B[rows, cols, j]
+        kind = np.full((L, a), _NONE)
+        if cfg.conflict == "full":
+            kind = np.where((a_ > 0) & (a_ < b_), _CONF, kind)
+        kind = np.where((a_ < 0) & (np.abs(a_) < b_), _COMP, kind)
+        if cfg.capitulation:
+            kind = np.where((a_ < 0) & (np.abs(a_) > b_), _CAP, kind)
+        kind = np.where(has, kind, _NONE)
+        newpos = np.where(kind == _COMP, comp_x[rows, cols, j], x[rows, j])
+    else:
+        conf = contest & (B > A) & (A > 0) if cfg.conflict == "full" else np.zeros_like(contest)
+        lose = contest & (B > 0) & (0 > A)
+        comp = lose & (B > np.abs(A))
+        cap = lose & (B < np.abs(A)) if cfg.capitulation else np.zeros_like(contest)
+        j_conf = np.where(conf, move, np.inf).argmin(axis=2)
+        if cfg.offer_choice == "scholz_code":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                key = (np.abs(A) * xi + np.abs(B) * xj) / (np.abs(A) + np.abs(B))
+        else:
+            key = np.abs(xi - comp_x)
+        j_comp = np.where(comp, key, np.inf).argmin(axis=2)
+        j_cap = np.where(cap, move, np.inf).argmin(axis=2)
+        any_conf, any_comp, any_cap = conf.any(2), comp.any(2), cap.any(2)
+        kind = np.where(any_conf, _CONF, np.where(any_comp, _COMP,
+                                                  np.where(any_cap, _CAP, _NONE)))
+        j = np.where(any_conf, j_conf, np.where(any_comp, j_comp, j_cap))
+        newpos = np.where(kind == _COMP, comp_x[rows, cols, j], x[rows, j])
+    moved = kind != _NONE
+    return kind, np.where(moved, j, -1), np.where(moved, newpos, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+def _lanes(inputs: Inputs, cfg: Config):
+    """Flatten draws x issues into lanes; fix the scale range per lane (A1)."""
+    d, a, i = inputs.shape
+    pos = np.moveaxis(inputs.position, 2, 1).reshape(d * i, a)
+    sal = np.moveaxis(inputs.salience, 2, 1).reshape(d * i, a)
+    cap = np.repeat(np.asarray(inputs.capability, float), i, axis=0)
+    pres = ~np.isnan(pos)
+    bad_c = pres & ~(np.isfinite(cap) & (cap >= 0))
+    bad_s = pres & ~(np.isfinite(sal) & (sal >= 0) & (sal <= 1))
+    if bad_c.any() or bad_s.any():
+        what = "capability" if bad_c.any() else "salience"
+        lane, actor = np.argwhere(bad_c if bad_c.any() else bad_s)[0]
+        raise ValueError(f"bdm: actor {inputs.actors[actor]!r}, issue "
+                         f"{inputs.issues[lane % i]!r}: {what} must be "
+                         f"{'>= 0' if what == 'capability' else 'in [0, 1]'}")
+    with np.errstate(all="ignore"):
+        hi = np.where(pres, pos, -np.inf).max(axis=1)
+        lo = np.where(pres, pos, np.inf).min(axis=1)
+    spread = np.where(pres.any(axis=1), hi - lo, 0.0)
+    if cfg.scale_range is not None:
+        rg = np.full(d * i, float(cfg.scale_range))
+        short = spread > rg * (1 + 1e-12)
+        if short.any():
+            lane = int(np.argmax(short))
+            raise ValueError(f"bdm: scale_range={cfg.scale_range:g} is narrower than the "
+                             f"initial positions on issue {inputs.issues[lane % i]!r} "
+                             f"(spread {spread[lane]:g}); utilities are undefined there")
+    elif cfg.range_rule == "issue":
+        width = np.tile(np.asarray(inputs.high, float) - np.asarray(inputs.low, float), d)
+        rg = np.where(np.isfinite(width) & (width >= spread) & (width > 0), width, spread)
+    else:
+        rg = spread
+    rg = np.where(rg > 0, rg, 1.0)  # all at one position: distances are 0 anyway
+    fill = np.where(pres.any(axis=1), lo, 0.0)
+    x = np.where(pres, pos, fill[:, None])
+    return x, cap, np.where(pres, sal, 0.0), pres, rg
+
+
+_REASONS = ("max_rounds", "converged", "cycle", "tolerance", "degenerate")
+
+
+def _simulate(x0, c, s, pres, rg, cfg: Config, rounds: int, keep: np.ndarray):
+    """Run all lanes; returns trajectories and per-lane stop data. ``keep``: lanes to record."""
+    L, a = x0.shape
+    X = np.empty((L, rounds + 1, a))
+    X[:, 0] = x0
+    RISK = np.full((L, rounds + 1, a), np.nan)
+    reason = np.zeros(L, int)            # index into _REASONS
+    last = np.full(L, rounds)            # last computed round
+    period = np.ones(L, int)
+    exact = np.ones(L, bool)             # fill continues the model exactly (cycle / fixed pt)
+    active = np.arange(L)
+    w = c * s
+    fc_prev = weighted_median(x0, w, pres) if cfg.tolerance > 0 else None
+    recs: dict[int, dict[int, tuple]] = {int(k): {} for k in keep}
+    for t in range(1, rounds + 1):
+        if active.size == 0:
+            break
+        xa = X[active, t - 1]
+        rd = _step(xa, c[active], s[active], pres[active], rg[active], cfg)
+        stop_deg = rd.degenerate if cfg.degenerate == "stop" else np.zeros(active.size, bool)
+        new = np.where(stop_deg[:, None], xa, rd.new_x)
+        X[active, t] = new
+        RISK[active, t] = np.where(pres[active], rd.r, np.nan)
+        for n in np.flatnonzero(np.isin(active, keep)):  # draw 0's lanes only
+            recs[int(active[n])][t] = (rd.kind[n], rd.toward[n], rd.new_x[n], rd.A[n],
+                                       rd.B[n], rd.r[n])
+        done = np.zeros(active.size, bool)
+        if stop_deg.any():
+            lanes = active[stop_deg]
+            reason[lanes], last[lanes], period[lanes], exact[lanes] = 4, t - 1, 1, False
+            done |= stop_deg
+        # exact fixed points and cycles: the round depends only on the positions
+        maxp = max(1, min(cfg.max_period, t)) if cfg.max_period > 0 else 1
+        for p in range(1, maxp + 1):
+            hit = ~done & np.all(new == X[active, t - p], axis=1)
+            if hit.any():
+                lanes = active[hit]
+                reason[lanes] = 1 if p == 1 else 2
+                last[lanes], period[lanes] = t, p
+                done |= hit
+        if cfg.tolerance > 0:
+            fc = weighted_median(new, w[active], pres[active])
+            hit = ~done & (np.abs(fc - fc_prev) <= cfg.tolerance)
+            if hit.any():
+                lanes = active[hit]
+                reason[lanes], last[lanes], period[lanes], exact[lanes] = 3, t, 1, False
+                done |= hit
+            fc_prev = fc[~done]
+        active = active[~done]
+    # fill the rounds after each lane stopped: the cycle continued (or the state repeated)
+    u = np.arange(rounds + 1)[None, :]
+    tl, pl = last[:, None], period[:, None]
+    src = np.where(u <= tl, u, tl - pl + (u - tl - 1) % pl + 1)
+    X = np.take_along_axis(X, src[:, :, None], axis=1)
+    RISK = np.take_along_axis(RISK, src[:, :, None], axis=1)
+    return X, RISK, reason, last, period, exact, src, recs
+
+
+def _run(inputs: Inputs, *, rounds: int, rng: np.random.Generator | None = None,
+         **params: Any) -> Outcome:
+    """``spec.run``: every draw and issue in one batched computation."""
+    cfg = _config(params)
+    d, a, n_i = inputs.shape
+    rounds = int(rounds)
+    if rounds < 0:
+        raise ValueError(f"bdm: rounds must be >= 0, got {rounds}")
+    x0, c, s, pres, rg = _lanes(inputs, cfg)
+    L = d * n_i
+    keep = np.arange(min(n_i, L))  # draw 0's lanes
+    # memory-bounded blocks of lanes (a block is many draws, never one by one)
+    block = max(1, int(4e6 // max(1, a * a)))
+    parts = []
+    for b0 in range(0, L, block):
+        sl = slice(b0, min(L, b0 + block))
+        kb = keep[(keep >= sl.start) & (keep < sl.stop)] - sl.start
+        parts.append(_simulate(x0[sl], c[sl], s[sl], pres[sl], rg[sl], cfg, rounds, kb))
+    X = np.concatenate([p[0] for p in parts])
+    RISK = np.concatenate([p[1] for p in parts])
+    reason = np.concatenate([p[2] for p in parts])
+    last = np.concatenate([p[3] for p in parts])
+    period = np.concatenate([p[4] for p in parts])
+    exact = np.concatenate([p[5] for p in parts])
+    src = np.concatenate([p[6] for p in parts])
+    recs = parts[0][7]
+
+    X = np.where(pres[:, None, :], X, np.nan)
+    w = (c * s)[:, None, :]
+    fc = weighted_median(X, w, pres[:, None, :])
+    wm = weighted_mean(X, w, pres[:, None, :])
+    # the forecast interval: the range of the forecast over a detected cycle
+    cyc = (reason == 2)[:, None]
+    start = (last - period)[:, None]
+    in_cycle = cyc & (np.arange(rounds + 1)[None, :] > start)
+    lo = np.where(in_cycle, fc, np.inf).min(axis=1)
+    hi = np.where(in_cycle, fc, -np.inf).max(axis=1)
+    f_lo = np.where(in_cycle, lo[:, None], fc)
+    f_hi = np.where(in_cycle, hi[:, None], fc)
+
+    def per_draw(arr, tail=()):  # lanes [L, r+1, *tail] -> [d, r+1, ..., i]
+        arr = arr.reshape((d, n_i, rounds + 1) + tail)
+        return np.moveaxis(arr, 1, -1)
+
+    positions = per_draw(X, (a,))
+    forecast = per_draw(fc)
+    lane_reason = reason.reshape(d, n_i)
+    # a draw stops when its last issue stops; the most open reason wins
+    rank = np.array([5, 1, 2, 3, 4])  # max_rounds > degenerate > tolerance > cycle > converged
+    worst = np.take_along_axis(lane_reason, rank[lane_reason].argmax(axis=1)[:, None], 1)[:, 0]
+    stop_reason = np.array([_REASONS[k] for k in worst], dtype=object)
+    rounds_run = last.reshape(d, n_i).max(axis=1)
+
+    records = _records(inputs, recs, keep, src, exact, X, fc, wm, rounds) if L else None
+    summary = {}
+    if L:
+        summary = {
+            "forecast_interval": {inputs.issues[k]: [_f(f_lo[k, -1]), _f(f_hi[k, -1])]
+                                  for k in range(n_i)},
+            "stop_reasons": {inputs.issues[k]: _REASONS[reason[k]] for k in range(n_i)},
+            "cycle_period": {inputs.issues[k]: int(period[k]) if reason[k] == 2 else None
+                             for k in range(n_i)},
+            "scale_range": {inputs.issues[k]: float(rg[k]) for k in range(n_i)},
+        }
+    extra = {"weighted_mean": per_draw(wm), "forecast_low": per_draw(f_lo),
+             "forecast_high": per_draw(f_hi), "risk_exponents": per_draw(RISK, (a,))}
+    return Outcome(positions=positions, forecast=forecast, stop_reason=stop_reason,
+                   rounds_run=rounds_run, round_records=records, extra=extra, summary=summary)
+
+
+def _f(v) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _records(inputs, recs, keep, src, exact, X, fc, wm, rounds):
+    """JSON-ready round entries for draw 0: risk exponents, weighted mean, moves."""
+    actors, issues = inputs.actors, inputs.issues
+    out = []
+    for t in range(rounds + 1):
+        risk: dict[str, dict[str, float]] = {}
+        moves = []
+        for k in keep:
+            k = int(k)
+            if t == 0:
+                continue
+            st = int(src[k, t])
+            if st != t and not exact[k]:
+                continue  # a frozen lane (tolerance / degenerate stop) moves nobody
+            rec = recs[k].get(st)
+            if rec is None:
+                continue
+            kind, toward, new_x, A, B, r = rec
+            for n in np.flatnonzero(~np.isnan(X[k, 0])):
+                risk.setdefault(actors[n], {})[issues[k]] = float(r[n])
+            for n in np.flatnonzero(kind != _NONE):
+                j = int(toward[n])
+                moves.append({"actor": actors[n], "issue": issues[k], "kind": KINDS[kind[n]],
+                              "toward": actors[j], "new_position": float(new_x[n]),
+                              "eu_i": float(A[n, j]), "eu_j": float(B[n, j])})
+        out.append({"weighted_mean": {issues[k]: _f(wm[k, t]) for k in keep},
+                    "risk_exponents": risk if t else None,
+                    "moves": moves})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# one round's internals and BDM's quadrant chart
+
+
+def internals(inputs: Inputs, *, preset: str = "scholz_code",
+              params: Mapping[str, Any] | None = None, round: int = 0, draw: int = 0,
+              issue: int | str = 0) -> dict[str, np.ndarray]:
+    """The computations of the round that starts from the positions after ``round``.
+
+    Returns P (r = 1 and second pass), EU1, danger levels S, R, r, A = E^i(U_ij), B (j's
+    challenge of i as i weighs it), and the chosen moves, for one draw and issue.
+    """
+    spec = SPECS[0]
+    cfg = _config(spec.resolve(preset, params))
+    k = inputs.issues.index(issue) if isinstance(issue, str) else int(issue)
+    one = inputs.draw(draw).subset_issues([k])
+    x0, c, s, pres, rg = _lanes(one, cfg)
+    if round > 0:
+        X = _simulate(x0, c, s, pres, rg, cfg, round, np.array([], int))[0]
+        x0 = X[:, round]
+    rd = _step(x0, c, s, pres, rg, cfg)
+    out = {name: getattr(rd, name)[0] for name in
+           ("P1", "EU1", "S", "R", "r", "P2", "A", "B", "kind", "toward", "new_x")}
+    out.update(x=x0[0], present=pres[0], scale_range=float(rg[0]),
+               degenerate=bool(rd.degenerate[0]))
+    return out
+
+
+def _region(a: float, b: float) -> str:
+    if a > 0 and b > 0:
+        return "conflict_lose" if b > a else "conflict_win"
+    if a < 0 < b:
+        return "compromise" if abs(a) < b else "capitulation"
+    if b < 0 < a:
+        return "compromise_other" if abs(b) < a else "capitulation_other"
+    if a < 0 and b < 0:
+        return "status_quo"
+    return "none"
+
+
+def quadrant(inputs: Inputs, actor: str | int, round: int = 0, *,
+             preset: str = "scholz_code", params: Mapping[str, Any] | None = None,
+             draw: int = 0, issue: int | str = 0):
+    """One actor's expected-utility picture of every other actor (BDM 1994's quadrant chart).
+
+    ``eu_self`` (x-axis): the focal actor's E(U) of challenging the other; ``eu_other``
+    (y-axis): the other's E(U) of challenging it, as the focal actor weighs it under the
+    preset's perspective rule (A5). ``region`` names the octant from the focal actor's side.
+    """
+    import pandas as pd
+
+    i = inputs.actors.index(actor) if isinstance(actor, str) else int(actor)
+    inn = internals(inputs, preset=preset, params=params, round=round, draw=draw, issue=issue)
+    rows = []
+    for j, name in enumerate(inputs.actors):
+        if j == i or not inn["present"][j] or not inn["present"][i]:
+            continue
+        a, b = float(inn["A"][i, j]), float(inn["B"][i, j])
+        rows.append({"actor": name, "position": float(inn["x"][j]), "eu_self": a,
+                     "eu_other": b, "region": _region(a, b)})
+    frame = pd.DataFrame(rows, columns=["actor", "position", "eu_self", "eu_other", "region"])
+    frame = frame.set_index("actor")
+    frame.attrs.update(focus=inputs.actors[i], round=round, preset=preset)
+    return frame
+
+
+def quadrant_figure(inputs: Inputs, actor: str | int, round: int = 0, *,
+                    preset: str = "scholz_code", params: Mapping[str, Any] | None = None,
+                    draw: int = 0, issue: int | str = 0, ax=None):
+    """The quadrant chart as a matplotlib Figure (axes through the origin, actors labelled)."""
+    from matplotlib.figure import Figure
+
+    frame = quadrant(inputs, actor, round, preset=preset, params=params, draw=draw,
+                     issue=issue)
+    if ax is None:
+        fig = Figure(figsize=(6, 6))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    lim = max(0.5, float(np.abs(frame[["eu_self", "eu_other"]].to_numpy()).max(initial=0)) * 1.15)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.scatter(frame["eu_self"], frame["eu_other"], s=18)
+    for name, row in frame.iterrows():
+        ax.annotate(str(name), (row["eu_self"], row["eu_other"]), fontsize=8,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    focus = frame.attrs["focus"]
+    ax.set_xlabel(f"{focus}'s expected utility of challenging")
+    ax.set_ylabel(f"the other's expected utility of challenging {focus}")
+    ax.set_title(f"{focus}: expected-utility quadrants (round {round}, {preset})")
+    return fig
+
+
+def _max_size(draws: int, actors: int, issues: int) -> str | None:
+    if actors > 3000:
+        return (f"bdm: {actors} actors is beyond reach (the model compares every pair of "
+                "actors; at most 3000)")
+    return None
+
+
+SPECS = (ModelSpec(
+    name="bdm",
+    title="Expected utility (Bueno de Mesquita, as reconstructed by Scholz et al. 2011)",
+    citation=("Scholz, Calbert & Smith (2011), Unravelling Bueno De Mesquita's group decision "
+              "model, Journal of Theoretical Politics 23(4):510-531; Bueno de Mesquita (1994) "
+              "in Bueno de Mesquita & Stokman (eds.), European Community Decision Making"),
+    run=_run,
+    params=PARAMS,
+    presets=PRESETS,
+    default_preset="scholz_code",
+    dynamic=True,
+    default_rounds=10,
+    stochastic=False,
+    doc=__doc__ or "",
+    max_size=_max_size,
+),)

@@ -1,0 +1,588 @@
+"""accord YAML: the format people write (comments, quotes, anchors, views).
+
+Parsed with ruamel.yaml's round-trip loader so that every node knows its line and a scenario
+can be written back with its comments; the structure is validated by pydantic models
+(``extra="forbid"``, so a typo is an error, not a silently ignored key) and each pydantic
+error is located by walking the parsed document along the error's path. The schema is
+described in ``docs/scenario-format.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import re
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from ...errors import MISSING, Collector, ScenarioError
+from ..model import Actor, Evidence, Issue, Quantity, Source, Stance, View
+from . import Format
+from ._common import Text, finish, guard, read_text
+
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+NAME = r"^[^\s\x00-\x1f](.*[^\s\x00-\x1f])?$"
+"""Actor and issue ids may be names ("Hong Kong", "STU/INTEL"): no surrounding blanks or
+control characters."""
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, bool) or isinstance(v, str):
+        raise ValueError("expected a number, or a mapping with value: and optional range:, "
+                         "evidence:, judgement:")
+    if isinstance(v, (int, float)):
+        return {"value": v}
+    return v
+
+
+def _strict_float(v: Any) -> Any:
+    if isinstance(v, (bool, str)):
+        raise ValueError("expected a number")
+    return v
+
+
+Float = Annotated[float, BeforeValidator(_strict_float)]
+Pair = tuple[Float, Float]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceM(_M):
+    source: Optional[str] = None
+    quote: Optional[str] = Field(default=None, min_length=1)
+    judgement: Optional[str] = Field(default=None, min_length=1)
+
+
+class _Evidenced(_M):
+    evidence: list[EvidenceM] = []
+    judgement: Optional[str] = Field(default=None, min_length=1)
+    quote: Optional[str] = Field(default=None, min_length=1)
+    source: Optional[str] = None
+
+
+class NumberM(_Evidenced):
+    value: Float
+    range: Optional[Pair] = None
+    dist: str = "uniform"
+
+
+Number = Annotated[NumberM, BeforeValidator(_number)]
+
+
+class StanceM(_Evidenced):
+    position: Number
+    salience: Number
+    range: Optional[Pair] = None
+    salience_range: Optional[Pair] = None
+    dist: Optional[str] = None
+
+
+class ActorM(_M):
+    name: Optional[str] = None
+    description: Optional[str] = None
+    capability: Number
+    veto: bool = False
+    no_deal: Optional[Number] = None
+    stances: dict[Annotated[str, Field(pattern=NAME)], Optional[StanceM]] = {}
+
+
+class IssueM(_M):
+    question: str
+    description: Optional[str] = None
+    unit: Optional[str] = None
+    scale: Pair
+    anchors: dict[Float, str] = {}
+    status_quo: Optional[Float] = None
+
+
+class SourceM(_M):
+    file: Optional[str] = None
+    lines: Optional[tuple[int, int]] = None
+    author: Optional[str] = None
+    title: Optional[str] = None
+    date: Optional[_dt.date] = None
+    school: Optional[str] = None
+    url: Optional[str] = None
+
+
+class DealM(_M):
+    title: Optional[str] = None
+    issues: list[str] = Field(min_length=1)
+
+
+class ViewActorM(_M):
+    capability: Optional[Number] = None
+    veto: Optional[bool] = None
+    no_deal: Optional[Number] = None
+    stances: dict[str, Optional[StanceM]] = {}
+
+
+class ViewM(_M):
+    view: Optional[Annotated[str, Field(pattern=ID)]] = None
+    source: Optional[str] = None
+    date: Optional[_dt.date] = None
+    title: Optional[str] = None
+    description: Optional[str] = None
+    actors: dict[str, ViewActorM] = {}
+
+
+class ScenarioM(_M):
+    scenario: Annotated[str, Field(pattern=ID)]
+    title: Optional[str] = None
+    as_of: Optional[_dt.date] = None
+    description: Optional[str] = None
+    corpus: Optional[str] = None
+    sources: dict[Annotated[str, Field(pattern=ID)], SourceM] = {}
+    issues: dict[Annotated[str, Field(pattern=NAME)], IssueM] = Field(min_length=1)
+    deals: dict[Annotated[str, Field(pattern=ID)], DealM] = {}
+    actors: dict[Annotated[str, Field(pattern=NAME)], ActorM] = Field(min_length=1)
+    views: dict[Annotated[str, Field(pattern=ID)], ViewM] = {}
+
+
+# ---- locating --------------------------------------------------------------------------------
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 100
+    return y
+
+
+def line_of(doc: Any, path: tuple) -> int | None:
+    """1-based line of the deepest node reachable along ``path`` in a ruamel document."""
+    line = None
+    node = doc
+    for key in path:
+        if isinstance(node, CommentedMap):
+            match = _find_key(node, key)
+            if match is MISSING:
+                break
+            try:
+                line = node.lc.key(match)[0] + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            node = node[match]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            try:
+                line = node.lc.item(key)[0] + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            node = node[key]
+        else:
+            break
+    if line is None and hasattr(doc, "lc"):
+        line = doc.lc.line + 1
+    return line
+
+
+def _find_key(node: CommentedMap, key: Any) -> Any:
+    if key in node:
+        return key
+    for k in node:
+        if str(k) == str(key):
+            return k
+    try:
+        f = float(key)
+        for k in node:
+            if isinstance(k, (int, float)) and float(k) == f:
+                return k
+    except (TypeError, ValueError):
+        pass
+    return MISSING
+
+
+def _get(doc: Any, path: tuple) -> Any:
+    node = doc
+    for key in path:
+        if isinstance(node, dict):
+            k = _find_key(node, key)
+            if k is MISSING:
+                return MISSING
+            node = node[k]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return MISSING
+    return node
+
+
+def _plain(node: Any) -> Any:
+    """ruamel nodes to plain Python for pydantic (keys kept as parsed)."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def _parse(text: Text, out: Collector) -> Any:
+    try:
+        doc = _yaml().load(text.text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        raise out.fail(line, "yaml", (exc.problem or str(exc)).strip(), "valid YAML",
+                       column=col) from None
+    except YAMLError as exc:
+        raise out.fail(None, "yaml", str(exc)[:120], "valid YAML") from None
+    if not isinstance(doc, CommentedMap):
+        raise out.fail(1, "document", type(doc).__name__, "a mapping with scenario:, issues:, actors:")
+    return doc
+
+
+def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = ()) -> Any:
+    try:
+        return model.model_validate(_plain(doc))
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and
+                                                        x.startswith(("function-", "[")))
+                        )
+            value = _get(doc, loc)
+            if err["type"] == "missing":
+                value = MISSING
+            elif value is MISSING:
+                value = err.get("input", MISSING)
+            msg = err["msg"].replace("Value error, ", "")
+            if err["type"] == "extra_forbidden":
+                msg = "no such key here (see docs/scenario-format.md)"
+            out.add(line_of(doc, loc), ".".join(map(str, prefix + loc)) or "document",
+                    _short(value), msg)
+        return None
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "{" + ", ".join(map(str, list(value)[:4])) + (", ...}" if len(value) > 4 else "}")
+    if isinstance(value, list):
+        return value[:4]
+    return value
+
+
+# ---- building ---------------------------------------------------------------------------------
+
+class _Builder:
+    def __init__(self, path: str, doc: Any, default_source: str | None = None):
+        self.path, self.doc, self.default_source = path, doc, default_source
+
+    def evidence(self, m: _Evidenced, at: tuple) -> tuple[Evidence, ...]:
+        items = []
+        for k, e in enumerate(m.evidence):
+            items.append(Evidence(e.source or (self.default_source if e.quote else None),
+                                  e.quote, e.judgement, self.path,
+                                  line_of(self.doc, at + ("evidence", k))))
+        if m.quote is not None:
+            items.append(Evidence(m.source or self.default_source, m.quote, None, self.path,
+                                  line_of(self.doc, at + ("quote",))))
+        if m.judgement is not None:
+            items.append(Evidence(None, None, m.judgement, self.path,
+                                  line_of(self.doc, at + ("judgement",))))
+        return tuple(items)
+
+    def number(self, m: NumberM, at: tuple, rng: tuple | None = None, dist: str | None = None,
+               inherited_evidence: tuple[Evidence, ...] = ()) -> Quantity:
+        r = m.range if m.range is not None else rng
+        ev = self.evidence(m, at) or inherited_evidence
+        return Quantity(float(m.value), None if r is None else float(r[0]),
+                        None if r is None else float(r[1]),
+                        dist if (dist and m.dist == "uniform") else m.dist, ev, self.path,
+                        line_of(self.doc, at))
+
+    def stance(self, m: StanceM, at: tuple) -> Stance:
+        ev = self.evidence(m, at)
+        pos = self.number(m.position, at + ("position",), m.range, m.dist, ev)
+        sal = self.number(m.salience, at + ("salience",), m.salience_range, m.dist, ev)
+        return Stance(pos, sal)
+
+
+def _check_refs(out: Collector, doc: Any, path: str, actors: dict, issues: dict,
+                stances: dict, prefix: tuple) -> None:
+    for actor_id, st in stances.items():
+        if actor_id not in actors:
+            out.add(line_of(doc, prefix + (actor_id,)), ".".join(prefix + (actor_id,)),
+                    actor_id, f"an actor id declared under actors ({', '.join(actors)})",
+                    file=path)
+            continue
+        for issue_id in st:
+            if issue_id not in issues:
+                at = prefix + (actor_id, "stances", issue_id)
+                out.add(line_of(doc, at), ".".join(at), issue_id,
+                        f"an issue id declared under issues ({', '.join(issues)})", file=path)
+
+
+def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
+    capability, veto, no_deal, stances = {}, {}, {}, {}
+    for actor_id, va in m.actors.items():
+        base = at + ("actors", actor_id)
+        if va.capability is not None:
+            capability[actor_id] = b.number(va.capability, base + ("capability",))
+        if va.veto is not None:
+            veto[actor_id] = va.veto
+        if va.no_deal is not None:
+            no_deal[actor_id] = b.number(va.no_deal, base + ("no_deal",))
+        for issue_id, sm in va.stances.items():
+            stances[(actor_id, issue_id)] = (None if sm is None else
+                                             b.stance(sm, base + ("stances", issue_id)))
+    return View(view_id, m.source, m.date, m.title, capability, stances, veto, no_deal,
+                b.path, line_of(b.doc, at) if at else 1)
+
+
+def _read(path: Path) -> Any:
+    main = path / "scenario.yaml" if path.is_dir() else path
+    if path.is_dir() and not main.exists():
+        alt = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+        if len(alt) != 1:
+            raise Collector(str(path)).fail(None, "folder", str(path),
+                                            "a folder holding scenario.yaml")
+        main = alt[0]
+    text = read_text(main)
+    out = Collector(text.path)
+    doc = _parse(text, out)
+    model = _validate(ScenarioM, doc, out)
+    view_files = []
+    if path.is_dir() and (path / "views").is_dir():
+        view_files = sorted(list((path / "views").glob("*.yaml")) +
+                            list((path / "views").glob("*.yml")))
+    parsed_views = []
+    digest = hashlib.sha256(text.sha256.encode())
+    for vf in view_files:
+        vtext = read_text(vf)
+        digest.update(vf.name.encode() + vtext.sha256.encode())
+        vout = Collector(vtext.path)
+        try:
+            vdoc = _parse(vtext, vout)
+        except ScenarioError as exc:
+            out.extend(exc)
+            continue
+        vm = _validate(ViewM, vdoc, vout)
+        if vm is not None and vm.view is None:
+            vout.add(line_of(vdoc, ()), "view", MISSING, "the view's id (view: ...)")
+        out.extend(ScenarioError(vout.problems, vout.dropped)) if vout else None
+        parsed_views.append((vtext, vdoc, vm))
+    out.raise_if_any()
+    assert model is not None
+    p = text.path
+
+    sources = {sid: Source(sid, s.file, s.author, s.title, s.date, s.school, s.url,
+                           None if s.lines is None else (int(s.lines[0]), int(s.lines[1])))
+               for sid, s in model.sources.items()}
+    for sid, s in model.sources.items():
+        if s.lines is not None and not (1 <= s.lines[0] <= s.lines[1]):
+            out.add(line_of(doc, ("sources", sid, "lines")), f"sources.{sid}.lines",
+                    list(s.lines), "[first, last] line numbers with 1 <= first <= last")
+    issues = []
+    for iid, im in model.issues.items():
+        issues.append(Issue(iid, im.question, float(im.scale[0]), float(im.scale[1]),
+                            tuple(sorted((float(k), v) for k, v in im.anchors.items())),
+                            None if im.status_quo is None else float(im.status_quo),
+                            {k: v for k, v in (("description", im.description),
+                                               ("unit", im.unit)) if v}))
+        for field in ("scale", "status_quo", "anchors"):
+            pass
+    b = _Builder(p, doc)
+    actors, stances = [], {}
+    for aid, am in model.actors.items():
+        at = ("actors", aid)
+        actors.append(Actor(aid, am.name or aid, b.number(am.capability, at + ("capability",)),
+                            am.veto, am.description,
+                            None if am.no_deal is None else b.number(am.no_deal, at + ("no_deal",))))
+        for iid, sm in am.stances.items():
+            if sm is not None:
+                stances[(aid, iid)] = b.stance(sm, at + ("stances", iid))
+    _check_refs(out, doc, p, model.actors, model.issues,
+                {a: am.stances for a, am in model.actors.items()}, ("actors",))
+    for deal, dm in model.deals.items():
+        for k, iid in enumerate(dm.issues):
+            if iid not in model.issues:
+                out.add(line_of(doc, ("deals", deal, "issues", k)), f"deals.{deal}.issues",
+                        iid, f"an issue id declared under issues ({', '.join(model.issues)})")
+    views = {}
+    for vid, vm in model.views.items():
+        views[vid] = _view(_Builder(p, doc, vm.source), vm, vid, ("views", vid))
+        _check_refs(out, doc, p, model.actors, model.issues,
+                    {a: va.stances for a, va in vm.actors.items()}, ("views", vid, "actors"))
+    for vtext, vdoc, vm in parsed_views:
+        if vm.view in views:
+            out.add(line_of(vdoc, ("view",)), "view", vm.view, "a view id used only once",
+                    file=vtext.path)
+        views[vm.view] = _view(_Builder(vtext.path, vdoc, vm.source), vm, vm.view, ())
+        _check_refs(out, vdoc, vtext.path, model.actors, model.issues,
+                    {a: va.stances for a, va in vm.actors.items()}, ("actors",))
+    for v in views.values():
+        if v.source is not None and sources and v.source not in sources:
+            out.add(v.line, f"views.{v.id}.source", v.source,
+                    f"a source id declared under sources ({', '.join(sources)})", file=v.file)
+    out.raise_if_any()
+    corpus = None
+    if model.corpus:
+        corpus = str((Path(p).parent / model.corpus).resolve())
+    sha = digest.hexdigest() if view_files else text.sha256
+    text = Text(text.path, text.text, sha, text.notes)
+    documents = {main.name: doc, **{f"views/{t.path and Path(t.path).name}": d
+                                    for t, d, _ in parsed_views}}
+    sc = finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
+                actors=actors, issues=issues, stances=stances, sources=sources, views=views,
+                as_of=model.as_of, description=model.description, document=documents)
+    from dataclasses import replace
+    return replace(sc, corpus=corpus,
+                   deals={d: tuple(dm.issues) for d, dm in model.deals.items()})
+
+
+def read(path: Path, lenient: bool = False):
+    return guard(str(path), lambda: _read(Path(path)))
+
+
+def _sniff(path: Path, head: str) -> int:
+    if path.is_dir():
+        return 10
+    score = 2 if path.suffix.lower() in (".yaml", ".yml") else 0
+    if re.search(r"^scenario\s*:", head, re.M):
+        score += 8
+    return score
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+def dumps(scenario) -> str:
+    """YAML text of a scenario. A scenario read from one YAML file is written back as it was
+    read, comments included; others are built from the data."""
+    y = _yaml()
+    docs = scenario.document
+    if isinstance(docs, dict) and len(docs) == 1:
+        buf = io.StringIO()
+        y.dump(next(iter(docs.values())), buf)
+        return buf.getvalue()
+    buf = io.StringIO()
+    y.dump(to_document(scenario), buf)
+    return buf.getvalue()
+
+
+def _num(q: Quantity, with_range: bool = True) -> Any:
+    if q.low is None and not q.evidence and q.dist == "uniform":
+        return _clean(q.value)
+    m = CommentedMap(value=_clean(q.value))
+    if with_range and q.low is not None:
+        m["range"] = [_clean(q.low), _clean(q.high)]
+    if q.dist != "uniform":
+        m["dist"] = q.dist
+    _put_evidence(m, q.evidence)
+    return m
+
+
+def _clean(x: float) -> Any:
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
+
+
+def _put_evidence(m: CommentedMap, evidence) -> None:
+    items = []
+    for e in evidence:
+        if e.quote is not None:
+            items.append(CommentedMap(source=e.source, quote=e.quote) if e.source
+                         else CommentedMap(quote=e.quote))
+        elif e.judgement is not None:
+            items.append(CommentedMap(judgement=e.judgement))
+    if items:
+        m["evidence"] = items
+
+
+def _stance(st: Stance) -> CommentedMap:
+    m = CommentedMap(position=_num(st.position), salience=_num(st.salience))
+    return m
+
+
+def to_document(sc) -> CommentedMap:
+    """A ruamel document (comments possible) holding the whole scenario, views inline."""
+    doc = CommentedMap()
+    doc["scenario"] = sc.id
+    doc["title"] = sc.title
+    if sc.as_of:
+        doc["as_of"] = sc.as_of
+    if sc.description:
+        doc["description"] = sc.description
+    if sc.sources:
+        doc["sources"] = CommentedMap()
+        for sid, s in sc.sources.items():
+            doc["sources"][sid] = CommentedMap(
+                (k, v) for k, v in (("file", s.file),
+                                    ("lines", list(s.lines) if s.lines else None),
+                                    ("author", s.author), ("title", s.title),
+                                    ("date", s.date), ("school", s.school), ("url", s.url))
+                if v is not None)
+    doc["issues"] = CommentedMap()
+    for x in sc.issues:
+        im = CommentedMap(question=x.question, scale=[_clean(x.low), _clean(x.high)])
+        if x.anchors:
+            im["anchors"] = CommentedMap((_clean(k), v) for k, v in x.anchors)
+        if x.status_quo is not None:
+            im["status_quo"] = _clean(x.status_quo)
+        doc["issues"][x.id] = im
+    if sc.deals:
+        doc["deals"] = CommentedMap((d, CommentedMap(issues=list(v))) for d, v in sc.deals.items())
+    doc["actors"] = CommentedMap()
+    for a in sc.actors:
+        am = CommentedMap(name=a.name, capability=_num(a.capability))
+        if a.veto:
+            am["veto"] = True
+        if a.no_deal is not None:
+            am["no_deal"] = _num(a.no_deal)
+        st = CommentedMap()
+        for x in sc.issues:
+            s = sc.stances.get((a.id, x.id))
+            if s is not None and not s.inherited:
+                st[x.id] = _stance(s)
+        if st:
+            am["stances"] = st
+        doc["actors"][a.id] = am
+    if sc.views:
+        doc["views"] = CommentedMap()
+        for v in sc.views.values():
+            vm = CommentedMap((k, val) for k, val in (("source", v.source), ("date", v.date),
+                                                       ("title", v.title)) if val is not None)
+            actors = CommentedMap()
+            for a in sc.actors:
+                am = CommentedMap()
+                if a.id in v.capability:
+                    am["capability"] = _num(v.capability[a.id])
+                if a.id in v.veto:
+                    am["veto"] = v.veto[a.id]
+                if a.id in v.no_deal:
+                    am["no_deal"] = _num(v.no_deal[a.id])
+                st = CommentedMap()
+                for x in sc.issues:
+                    if (a.id, x.id) in v.stances:
+                        s = v.stances[(a.id, x.id)]
+                        st[x.id] = None if s is None else _stance(s)
+                if st:
+                    am["stances"] = st
+                if am:
+                    actors[a.id] = am
+            vm["actors"] = actors
+            doc["views"][v.id] = vm
+    return doc
+
+
+def write(scenario, path: Path) -> None:
+    from ...fileio import atomic_write
+
+    atomic_write(path, dumps(scenario))
+
+
+FORMAT = Format("yaml", "accord YAML (people: comments, quotes, anchors, views)",
+                (".yaml", ".yml"), _sniff, read, write)

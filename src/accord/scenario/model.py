@@ -1,0 +1,317 @@
+"""The Scenario: actors, issues, stances and alternative codings ("views"), immutable.
+
+A Scenario is validated once, by the reader that builds it; everything downstream takes
+its arrays. Every number is a :class:`Quantity` so that its uncertainty and its evidence
+travel with it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+DISTRIBUTIONS = ("uniform", "triangular", "pert")
+"""Named distributions over a range: uniform on [low, high]; triangular and PERT (beta)
+with the point value as mode."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a number is what it is: a verbatim quote from a source, or a coder's judgement."""
+
+    source: str | None = None
+    quote: str | None = None
+    judgement: str | None = None
+    file: str | None = None
+    line: int | None = None
+    """Where in the scenario files this evidence was written."""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with optional uncertainty (range + named distribution) and evidence."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+    dist: str = "uniform"
+    evidence: tuple[Evidence, ...] = ()
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        return self.low is not None and self.high is not None and self.high > self.low
+
+    def bounds(self) -> tuple[float, float]:
+        if self.low is None or self.high is None:
+            return self.value, self.value
+        return self.low, self.high
+
+
+def _q(value: float) -> Quantity:
+    return Quantity(float(value))
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    file: str | None = None
+    author: str | None = None
+    title: str | None = None
+    date: _dt.date | None = None
+    school: str | None = None
+    url: str | None = None
+    lines: tuple[int, int] | None = None
+    """The part of ``file`` that is this source (1-based, inclusive), when a file holds several."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str
+    capability: Quantity
+    veto: bool = False
+    description: str | None = None
+    no_deal: Quantity | None = None
+    """Utility of no agreement on [0, 1] (see docs/scenario-format.md)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: str
+    question: str
+    low: float
+    high: float
+    anchors: tuple[tuple[float, str], ...] = ()
+    status_quo: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def nearest_anchor(self, x: float) -> str | None:
+        """The labelled point closest to x (ties to the lower one)."""
+        if not self.anchors or x is None or np.isnan(x):
+            return None
+        best = min(self.anchors, key=lambda a: (abs(a[0] - x), a[0]))
+        return f"{_fmt(best[0])}: {best[1]}"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Stance:
+    position: Quantity
+    salience: Quantity
+    inherited: bool = False
+    """True when a view took this cell from the base coding instead of its own source."""
+
+
+@dataclass(frozen=True)
+class View:
+    """One dated coding of the same actors and issues from one source, over the base."""
+
+    id: str
+    source: str | None
+    date: _dt.date | None
+    title: str | None = None
+    capability: Mapping[str, Quantity] = field(default_factory=dict)
+    stances: Mapping[tuple[str, str], Stance | None] = field(default_factory=dict)
+    """Overrides by (actor, issue). ``None`` removes the base stance (the view says the actor
+    takes no part in this issue)."""
+    veto: Mapping[str, bool] = field(default_factory=dict)
+    no_deal: Mapping[str, Quantity] = field(default_factory=dict)
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated negotiation. Immutable; :meth:`view` gives a resolved coding."""
+
+    id: str
+    title: str
+    actors: tuple[Actor, ...]
+    issues: tuple[Issue, ...]
+    stances: Mapping[tuple[str, str], Stance]
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    views: Mapping[str, View] = field(default_factory=dict)
+    as_of: _dt.date | None = None
+    description: str | None = None
+    path: str | None = None
+    format: str | None = None
+    content_sha256: str | None = None
+    """SHA-256 of the bytes the scenario was read from (all files, in a fixed order)."""
+    view_id: str | None = None
+    """Set on a resolved view (:meth:`view`)."""
+    corpus: str | None = None
+    """Folder where the sources' files are found (absolute, resolved by the reader)."""
+    deals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Named narrow deals: the issues each settles (the others stay at the status quo)."""
+    notes: tuple[str, ...] = ()
+    """Things a reader detected and reports, e.g. a salience scale it converted."""
+    document: Any = field(default=None, compare=False, repr=False)
+    """The parsed YAML document (ruamel round-trip) when read from accord YAML."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stances", MappingProxyType(dict(self.stances)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "views", MappingProxyType(dict(self.views)))
+        object.__setattr__(self, "deals", MappingProxyType(dict(self.deals)))
+
+    # ---- labels -------------------------------------------------------------------------
+    @property
+    def actor_ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.actors)
+
+    @property
+    def issue_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.issues)
+
+    def actor(self, actor_id: str) -> Actor:
+        return self.actors[self.actor_ids.index(actor_id)]
+
+    def issue(self, issue_id: str) -> Issue:
+        return self.issues[self.issue_ids.index(issue_id)]
+
+    # ---- arrays -------------------------------------------------------------------------
+    @cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        a, i = len(self.actors), len(self.issues)
+        pos = np.full((a, i), np.nan)
+        sal = np.full((a, i), np.nan)
+        inh = np.zeros((a, i), bool)
+        ai = {x: k for k, x in enumerate(self.actor_ids)}
+        ii = {x: k for k, x in enumerate(self.issue_ids)}
+        for (actor, issue), st in self.stances.items():
+            pos[ai[actor], ii[issue]] = st.position.value
+            sal[ai[actor], ii[issue]] = st.salience.value
+            inh[ai[actor], ii[issue]] = st.inherited
+        for arr in (pos, sal, inh):
+            arr.setflags(write=False)
+        cap = np.array([x.capability.value for x in self.actors], float)
+        cap.setflags(write=False)
+        return {"position": pos, "salience": sal, "inherited": inh, "capability": cap}
+
+    @property
+    def capability(self) -> np.ndarray:
+        """``[a]`` capabilities."""
+        return self._arrays["capability"]
+
+    @property
+    def position(self) -> np.ndarray:
+        """``[a, i]`` positions in each issue's units, NaN where an actor has no stance."""
+        return self._arrays["position"]
+
+    @property
+    def salience(self) -> np.ndarray:
+        """``[a, i]`` saliences in [0, 1], NaN where an actor has no stance."""
+        return self._arrays["salience"]
+
+    @property
+    def inherited(self) -> np.ndarray:
+        """``[a, i]`` True where a view took the cell from the base coding."""
+        return self._arrays["inherited"]
+
+    @property
+    def veto(self) -> np.ndarray:
+        return np.array([x.veto for x in self.actors], bool)
+
+    @property
+    def low(self) -> np.ndarray:
+        return np.array([x.low for x in self.issues], float)
+
+    @property
+    def high(self) -> np.ndarray:
+        return np.array([x.high for x in self.issues], float)
+
+    @property
+    def status_quo(self) -> np.ndarray:
+        return np.array([np.nan if x.status_quo is None else x.status_quo
+                         for x in self.issues], float)
+
+    def inputs(self):
+        """The point-value model input (a batch of one draw)."""
+        from ..models.base import Inputs
+
+        return Inputs.from_arrays(self.capability, self.position, self.salience, self.low,
+                                  self.high, self.status_quo, self.veto, self.actor_ids,
+                                  self.issue_ids)
+
+    # ---- pandas -------------------------------------------------------------------------
+    def stances_frame(self):
+        """Long table: one row per actor × issue with a stance."""
+        import pandas as pd
+
+        rows = []
+        for actor in self.actors:
+            for issue in self.issues:
+                st = self.stances.get((actor.id, issue.id))
+                if st is None:
+                    continue
+                rows.append({
+                    "actor": actor.id, "issue": issue.id,
+                    "position": st.position.value, "position_low": st.position.low,
+                    "position_high": st.position.high, "salience": st.salience.value,
+                    "salience_low": st.salience.low, "salience_high": st.salience.high,
+                    "capability": actor.capability.value, "inherited": st.inherited,
+                    "view": self.view_id,
+                })
+        return pd.DataFrame(rows)
+
+    def actors_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"actor": a.id, "name": a.name, "capability": a.capability.value,
+                              "capability_low": a.capability.low,
+                              "capability_high": a.capability.high, "veto": a.veto}
+                             for a in self.actors]).set_index("actor")
+
+    def issues_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"issue": x.id, "question": x.question, "low": x.low,
+                              "high": x.high, "status_quo": x.status_quo,
+                              "anchors": len(x.anchors)} for x in self.issues]).set_index("issue")
+
+    # ---- views --------------------------------------------------------------------------
+    def view(self, view_id: str) -> "Scenario":
+        """The scenario as one view codes it: its cells over the base, the rest inherited."""
+        if view_id not in self.views:
+            raise KeyError(f"scenario {self.id!r} has no view {view_id!r}; "
+                           f"views: {', '.join(self.views) or 'none'}")
+        v = self.views[view_id]
+        actors = tuple(replace(a, capability=v.capability.get(a.id, a.capability),
+                               veto=v.veto.get(a.id, a.veto),
+                               no_deal=v.no_deal.get(a.id, a.no_deal)) for a in self.actors)
+        stances: dict[tuple[str, str], Stance] = {
+            key: replace(st, inherited=True) for key, st in self.stances.items()}
+        for key, st in v.stances.items():
+            if st is None:
+                stances.pop(key, None)
+            else:
+                stances[key] = replace(st, inherited=False)
+        return replace(self, actors=actors, stances=stances, views={}, view_id=view_id,
+                       as_of=v.date or self.as_of, document=None)
+
+    def capability_inherited(self, view_id: str) -> dict[str, bool]:
+        v = self.views[view_id]
+        return {a.id: a.id not in v.capability for a in self.actors}
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the input bytes; falls back to a hash of the arrays for in-memory scenarios."""
+        if self.content_sha256:
+            return self.content_sha256
+        h = hashlib.sha256()
+        h.update(repr((self.actor_ids, self.issue_ids, self.view_id)).encode())
+        for arr in (self.capability, self.position, self.salience, self.low, self.high):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()

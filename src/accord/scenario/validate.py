@@ -1,0 +1,124 @@
+"""Checks every reader shares: scales, ranges, saliences, capabilities, evidence references.
+
+Readers parse; this module judges. Each problem is located by the file and line stored on
+the offending Quantity, so a CSV row and a YAML line are reported the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import Collector
+from .model import DISTRIBUTIONS, Quantity, Scenario
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def check_quantity(q: Quantity, field: str, lo: float | None, hi: float | None,
+                   expected: str, out: Collector) -> None:
+    """A number, its range and distribution, against the bounds [lo, hi] (None: open)."""
+    if not _finite(q.value):
+        out.add(q.line, field, q.value, "a finite number", file=q.file)
+        return
+    if (lo is not None and q.value < lo) or (hi is not None and q.value > hi):
+        out.add(q.line, field, q.value, expected, file=q.file)
+    if (q.low is None) != (q.high is None):
+        out.add(q.line, f"{field}.range", (q.low, q.high), "both ends of the range",
+                file=q.file)
+    elif q.low is not None and q.high is not None:
+        if not (_finite(q.low) and _finite(q.high)) or q.low > q.high:
+            out.add(q.line, f"{field}.range", [q.low, q.high], "[low, high] with low <= high",
+                    file=q.file)
+        elif not (q.low <= q.value <= q.high):
+            out.add(q.line, f"{field}.range", [q.low, q.high],
+                    f"a range that contains the value {q.value:g}", file=q.file)
+        elif (lo is not None and q.low < lo) or (hi is not None and q.high > hi):
+            out.add(q.line, f"{field}.range", [q.low, q.high], f"a range within "
+                    f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]",
+                    file=q.file)
+    if q.dist not in DISTRIBUTIONS:
+        out.add(q.line, f"{field}.dist", q.dist, f"one of {', '.join(DISTRIBUTIONS)}",
+                file=q.file)
+    for ev in q.evidence:
+        if ev.quote is not None and ev.source is None:
+            out.add(ev.line or q.line, f"{field}.evidence", ev.quote[:60],
+                    "a quote with its source id (source: ...)", file=ev.file or q.file)
+
+
+def check_scenario(sc: Scenario, out: Collector) -> None:
+    """Every semantic rule, for the base coding and every view."""
+    for a in sc.actors:
+        check_quantity(a.capability, f"actors.{a.id}.capability", 0.0, None,
+                       "a capability >= 0", out)
+        if a.no_deal is not None:
+            check_quantity(a.no_deal, f"actors.{a.id}.no_deal", 0.0, 1.0,
+                           "a no-deal utility in [0, 1]", out)
+    for deal, members in sc.deals.items():
+        for issue in members:
+            if issue not in sc.issue_ids:
+                out.add(None, f"deals.{deal}.issues", issue,
+                        f"an issue id ({', '.join(sc.issue_ids)})")
+    issues = {x.id: x for x in sc.issues}
+    for x in sc.issues:
+        if not (_finite(x.low) and _finite(x.high)) or not x.low < x.high:
+            out.add(None, f"issues.{x.id}.scale", [x.low, x.high], "[low, high] with low < high")
+            continue
+        if x.status_quo is not None and not (x.low <= x.status_quo <= x.high):
+            out.add(None, f"issues.{x.id}.status_quo", x.status_quo,
+                    f"a point on the scale [{x.low:g}, {x.high:g}]")
+        for point, _label in x.anchors:
+            if not (x.low <= point <= x.high):
+                out.add(None, f"issues.{x.id}.anchors", point,
+                        f"an anchor on the scale [{x.low:g}, {x.high:g}]")
+
+    def check_stances(stances, prefix: str) -> None:
+        for (actor, issue), st in stances.items():
+            if st is None or issue not in issues:
+                continue
+            x = issues[issue]
+            check_quantity(st.position, f"{prefix}{actor}.{issue}.position", x.low, x.high,
+                           f"a position on the issue's scale [{x.low:g}, {x.high:g}]", out)
+            check_quantity(st.salience, f"{prefix}{actor}.{issue}.salience", 0.0, 1.0,
+                           "a salience in [0, 1]", out)
+
+    check_stances(sc.stances, "")
+    for v in sc.views.values():
+        check_stances(v.stances, f"views.{v.id}.")
+        for actor, q in v.capability.items():
+            check_quantity(q, f"views.{v.id}.{actor}.capability", 0.0, None,
+                           "a capability >= 0", out)
+        for actor, q in v.no_deal.items():
+            check_quantity(q, f"views.{v.id}.{actor}.no_deal", 0.0, 1.0,
+                           "a no-deal utility in [0, 1]", out)
+    for q, field in _all_quantities(sc):
+        for ev in q.evidence:
+            if ev.source is not None and sc.sources and ev.source not in sc.sources:
+                out.add(ev.line or q.line, f"{field}.evidence.source", ev.source,
+                        f"a source id declared under sources ({', '.join(sc.sources)})",
+                        file=ev.file or q.file)
+    if sum(a.capability.value for a in sc.actors if _finite(a.capability.value)) <= 0 and sc.actors:
+        out.add(None, "actors.capability", 0, "at least one actor with capability > 0")
+
+
+def _all_quantities(sc: Scenario):
+    for a in sc.actors:
+        yield a.capability, f"actors.{a.id}.capability"
+        if a.no_deal is not None:
+            yield a.no_deal, f"actors.{a.id}.no_deal"
+    for (actor, issue), st in sc.stances.items():
+        yield st.position, f"{actor}.{issue}.position"
+        yield st.salience, f"{actor}.{issue}.salience"
+    for v in sc.views.values():
+        for actor, q in v.capability.items():
+            yield q, f"views.{v.id}.{actor}.capability"
+        for actor, q in v.no_deal.items():
+            yield q, f"views.{v.id}.{actor}.no_deal"
+        for (actor, issue), st in v.stances.items():
+            if st is not None:
+                yield st.position, f"views.{v.id}.{actor}.{issue}.position"
+                yield st.salience, f"views.{v.id}.{actor}.{issue}.salience"
+
+
+all_quantities = _all_quantities

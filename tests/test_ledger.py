@@ -1,0 +1,332 @@
+"""The forecast ledger: append-only, hash-chained, crash-safe, and scored with proper scores."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accord import ledger
+from accord.errors import ScenarioError
+from accord.ledger import Question
+from accord.ledger.seed import FEASIBILITY_KEYS, ISSUES
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+CONT = Question(id="q.cont", text="Where does it settle?", criteria="Coded from the text.",
+                deadline="2027-12-31", anchors={0: "no", 100: "yes"})
+BIN = Question(id="q.bin", kind="binary", text="Does it happen?", criteria="Yes if it does.",
+               deadline="2027-12-31", low=0, high=1)
+ORD = Question(id="q.ord", kind="ordered", text="Which one?", criteria="Read from the text.",
+               deadline="2027-12-31", categories=("a", "b", "c", "d"), cuts=(25, 50, 75))
+
+
+def _db(tmp_path: Path, *qs: Question) -> Path:
+    db = tmp_path / "ledger.db"
+    for q in qs:
+        ledger.add_question(db, q)
+    return db
+
+
+# ------------------------------------------------------------------ crash safety
+
+WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from accord import ledger
+    db, start = sys.argv[1], int(sys.argv[2])
+    k = start
+    while True:
+        samples = np.random.default_rng(k).uniform(0, 100, 20000)
+        ledger.add_forecast(db, "q.cont", model="writer", samples=samples, seed=k)
+        print(k, flush=True)
+        k += 1
+""")
+
+
+def _expected_samples(k: int) -> np.ndarray:
+    return np.random.default_rng(k).uniform(0, 100, 20000)
+
+
+def test_a_writer_killed_mid_write_leaves_every_committed_forecast_intact(tmp_path):
+    db = _db(tmp_path, CONT)
+    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    committed: list[int] = []
+    start = 0
+    for stop_after in (7, 23, 41):  # three kills, each at a different moment of a write
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(start)],
+                                stdout=subprocess.PIPE, text=True, env=env)
+        seen = []
+        for line in proc.stdout:
+            seen.append(int(line))
+            if len(seen) >= stop_after:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        assert proc.returncode == -signal.SIGKILL
+        committed += seen
+        report = ledger.verify(db)
+        assert report.ok, str(report)
+        stored = ledger.forecasts(db, "q.cont")
+        start = int(stored["seed"].max()) + 1
+    stored = ledger.forecasts(db, "q.cont")
+    by_seed = dict(zip(stored["seed"], stored["samples"]))
+    assert set(committed) <= set(by_seed)
+    for k, samples in by_seed.items():  # committed but not yet printed rows are whole too
+        np.testing.assert_array_equal(samples, _expected_samples(int(k)))
+    # and the ledger takes further writes
+    ledger.add_forecast(db, "q.cont", model="after", samples=[1.0, 2.0])
+    assert ledger.verify(db).ok
+
+
+# ------------------------------------------------------------------ tamper evidence
+
+
+def _filled(tmp_path: Path) -> Path:
+    db = _db(tmp_path, CONT, BIN)
+    for k in range(4):
+        ledger.add_forecast(db, "q.cont", model=f"m{k}", samples=[10.0 * k, 10.0 * k + 5])
+    ledger.add_forecast(db, "q.bin", model="m0", probabilities=0.3)
+    ledger.resolve(db, "q.bin", "yes")
+    return db
+
+
+def test_the_triggers_refuse_update_and_delete(tmp_path):
+    db = _filled(tmp_path)
+    con = sqlite3.connect(db)
+    for sql in ("UPDATE forecasts SET model='x' WHERE row=1", "DELETE FROM questions WHERE row=1",
+                "UPDATE resolutions SET outcome=0", "DELETE FROM forecasts"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(sql)
+    con.close()
+    assert ledger.verify(db).ok
+
+
+def test_a_hand_edited_row_fails_verify_and_is_named(tmp_path):
+    db = _filled(tmp_path)
+    assert ledger.verify(db).ok
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER forecasts_no_update")
+    con.execute("UPDATE forecasts SET samples='[99.0,99.0]' WHERE row=3")
+    con.commit()
+    con.close()
+    report = ledger.verify(db)
+    assert not report.ok
+    edited = [p for p in report.problems if p.table == "forecasts" and p.row == 3]
+    assert edited and "content edited" in edited[0].what
+    assert "forecasts row 3" in str(report)
+    assert any("forecasts_no_update missing" in p.what for p in report.problems)
+    # nothing else is blamed: the other rows still verify
+    assert {(p.table, p.row) for p in report.problems} == {("forecasts", 3), ("forecasts", None)}
+
+
+def test_a_row_rewritten_with_a_fresh_hash_breaks_the_chain_at_the_next_row(tmp_path):
+    db = _filled(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER forecasts_no_update")
+    cur = con.execute("SELECT * FROM forecasts WHERE row=2")
+    row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    row["model"] = "forged"
+    forged = ledger.store.row_hash("forecasts", row)
+    con.execute("UPDATE forecasts SET model='forged', hash=? WHERE row=2", (forged,))
+    con.commit()
+    con.close()
+    report = ledger.verify(db)
+    assert [(p.table, p.row) for p in report.problems if "chain broken" in p.what] == \
+        [("forecasts", 3)]
+
+
+def test_deleted_rows_are_found_in_the_middle_and_at_the_end(tmp_path):
+    db = _filled(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER forecasts_no_delete")
+    con.execute("DELETE FROM forecasts WHERE row=2")
+    con.execute("DELETE FROM forecasts WHERE row=5")  # the newest forecast
+    con.commit()
+    con.close()
+    report = ledger.verify(db)
+    missing = {p.row for p in report.problems if p.table == "forecasts" and "missing" in p.what}
+    assert {2, 5} <= missing
+
+
+def test_a_truncated_tail_is_caught_with_the_head_kept_elsewhere(tmp_path):
+    db = _filled(tmp_path)
+    head = ledger.verify(db).head_hash
+    assert ledger.verify(db, expected_head=head).ok
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER resolutions_no_delete")
+    con.execute("DELETE FROM resolutions")
+    con.execute("DELETE FROM sqlite_sequence WHERE name='resolutions'")
+    con.commit()
+    con.close()
+    assert ledger.verify(db).ok is False  # the dropped trigger still shows
+    report = ledger.verify(db, expected_head=head)
+    assert any("expected head" in p.what for p in report.problems)
+
+
+# ------------------------------------------------------------------ input checks
+
+
+def test_bad_forecasts_and_resolutions_are_refused_with_located_problems(tmp_path):
+    db = _db(tmp_path, CONT, BIN, ORD)
+    with pytest.raises(ScenarioError) as err:
+        ledger.add_forecast(db, "q.cont", model="m", samples=[1.0, math.nan, 150.0],
+                            quantiles={0.5: 40.0, 1.5: 60.0})
+    fields = [p.field for p in err.value.problems]
+    assert "forecast on 'q.cont'.samples[1]" in fields
+    assert "forecast on 'q.cont'.samples[2]" in fields
+    assert "forecast on 'q.cont'.quantiles" in fields
+    with pytest.raises(ScenarioError, match="summing to 1"):
+        ledger.add_forecast(db, "q.ord", model="m", probabilities=[0.5, 0.5, 0.5, 0.0])
+    with pytest.raises(ScenarioError, match="id of a question"):
+        ledger.add_forecast(db, "q.none", model="m", samples=[1.0])
+    with pytest.raises(ScenarioError, match="not yet in the ledger"):
+        ledger.add_question(db, CONT)
+    with pytest.raises(ScenarioError, match="yes/no"):
+        ledger.resolve(db, "q.bin", 0.5)
+    ledger.resolve(db, "q.bin", 1)
+    with pytest.raises(ScenarioError, match="not a forecast"):
+        ledger.add_forecast(db, "q.bin", model="late", probabilities=1.0)
+    with pytest.raises(ScenarioError, match="not yet resolved"):
+        ledger.resolve(db, "q.bin", 0)
+    with pytest.raises(ScenarioError, match="existing ledger"):
+        ledger.verify(tmp_path / "absent.db")
+    assert ledger.verify(db).ok
+
+
+# ------------------------------------------------------------------ scoring
+
+
+def test_the_crps_of_a_point_mass_is_its_absolute_error(tmp_path):
+    db = _db(tmp_path, CONT)
+    ledger.add_forecast(db, "q.cont", model="compromise", samples=np.full(50, 30.0))
+    ledger.add_forecast(db, "q.cont", model="median",
+                        quantiles={0.1: 70.0, 0.5: 70.0, 0.9: 70.0})
+    ledger.add_forecast(db, "q.cont", model="bdm", samples=[10.0, 20.0, 30.0])
+    ledger.resolve(db, "q.cont", 30)
+    table = ledger.score(db, "q.cont").set_index("model")
+    assert table.loc["compromise", "crps"] == pytest.approx(0.0)
+    assert table.loc["median", "crps"] == pytest.approx(40.0)
+    assert table.loc["median", "crps_from"] == "quantiles"
+    assert table.loc["median", "abs_error_median"] == pytest.approx(40.0)
+    # E|X - y| - E|X - X'| / 2 = 10 - (40 / 9) / 2
+    assert table.loc["bdm", "crps"] == pytest.approx(10 - 20 / 9)
+    assert table.loc["bdm", "abs_error_median"] == pytest.approx(10.0)
+    assert list(table.index[:1]) == ["compromise"]  # sorted by CRPS
+    assert table.loc["compromise", "baseline"] and not table.loc["bdm", "baseline"]
+    assert table.attrs["missing_baselines"] == ["status_quo", "mean"]
+
+
+def test_binary_and_ordered_questions_get_brier_log_and_ranked_scores(tmp_path):
+    db = _db(tmp_path, BIN, ORD)
+    ledger.add_forecast(db, "q.bin", model="bdm", probabilities=0.2)
+    ledger.add_forecast(db, "q.bin", model="mean", samples=[0.0, 0.5, 1.0, 0.5])
+    ledger.resolve(db, "q.bin", "yes")
+    b = ledger.score(db, "q.bin").set_index("model")
+    assert b.loc["bdm", "brier"] == pytest.approx(0.64)
+    assert b.loc["bdm", "log_score"] == pytest.approx(-math.log(0.2))
+    assert b.loc["mean", "p_yes"] == pytest.approx(0.5)
+
+    ledger.add_forecast(db, "q.ord", model="bdm", probabilities=[0.1, 0.2, 0.3, 0.4])
+    # samples on the scale are binned at the cuts 25, 50, 75: two in c, two in d
+    ledger.add_forecast(db, "q.ord", model="status_quo", samples=[60.0, 70.0, 80.0, 99.0])
+    ledger.resolve(db, "q.ord", "c")
+    o = ledger.score(db, "q.ord").set_index("model")
+    assert o.loc["bdm", "rps"] == pytest.approx(0.26)
+    assert o.loc["bdm", "brier"] == pytest.approx(0.01 + 0.04 + 0.49 + 0.16)
+    assert o.loc["bdm", "log_score"] == pytest.approx(-math.log(0.3))
+    assert o.loc["status_quo", "p_outcome"] == pytest.approx(0.5)
+
+
+def test_baselines_are_scored_beside_whatever_models_are_asked_for(tmp_path):
+    db = _db(tmp_path, CONT)
+    for model in ("bdm", "smp", "status_quo", "compromise"):
+        ledger.add_forecast(db, "q.cont", model=model, samples=[40.0, 60.0])
+    with pytest.raises(ScenarioError, match="open"):
+        ledger.score(db, "q.cont")
+    ledger.resolve(db, "q.cont", 50)
+    table = ledger.score(db, "q.cont", models=["bdm"])
+    assert sorted(table["model"]) == ["bdm", "compromise", "status_quo"]
+    assert len(ledger.score_all(db)) == 4
+
+
+def test_annulled_questions_are_not_scored(tmp_path):
+    db = _db(tmp_path, CONT)
+    ledger.add_forecast(db, "q.cont", model="bdm", samples=[40.0])
+    ledger.resolve(db, "q.cont", None, annulled=True, note="no settlement signed")
+    assert ledger.questions(db)["status"].tolist() == ["annulled"]
+    with pytest.raises(ScenarioError, match="annulled"):
+        ledger.score(db, "q.cont")
+
+
+# ------------------------------------------------------------------ the flagship's questions
+
+
+def test_the_flagship_questions_cover_every_issue_and_both_feasibilities():
+    qs = ledger.seed_questions()
+    ids = [q.id for q in qs]
+    assert len(ids) == len(set(ids))
+    maps = {q.maps_to for q in qs}
+    assert set(ISSUES) <= maps and set(FEASIBILITY_KEYS) <= maps
+    deal = next(q for q in qs if q.maps_to == "deal_feasible")
+    assert deal.kind == "binary" and "30 consecutive days" in deal.criteria
+    assert "Russia and Ukraine" in deal.criteria and "do not count" in deal.criteria
+    nato = next(q for q in qs if q.id == "flagship.nato_ruled_out")
+    assert nato.cuts and "signed" in nato.criteria
+    for q in qs:
+        if q.kind == "continuous":
+            assert (q.low, q.high) == (0.0, 100.0) and len(q.anchors) >= 3
+            assert q.condition and "annulled" in q.criteria.lower()
+
+
+def test_the_flagship_questions_take_the_scenarios_anchors():
+    from accord.scenario.model import Issue
+
+    class Flagship:
+        issues = tuple(Issue(id=k, question=k, low=0.0, high=100.0,
+                             anchors=((0.0, f"{k} low"), (100.0, f"{k} high"))) for k in ISSUES)
+
+    qs = {q.id: q for q in ledger.seed_questions(scenario=Flagship())}
+    assert qs["flagship.territory"].anchors == {0.0: "territory low", 100.0: "territory high"}
+
+    class Partial:
+        issues = Flagship.issues[:3]
+
+    with pytest.raises(ScenarioError, match="flagship issue"):
+        ledger.seed_questions(scenario=Partial())
+
+
+def test_seeding_records_each_models_samples_on_the_questions_it_maps_to(tmp_path):
+    db = tmp_path / "flagship.db"
+    rng = np.random.default_rng(3)
+    forecasts = {
+        "bdm": {**{k: rng.uniform(0, 100, 64) for k in ISSUES},
+                "deal_feasible": rng.uniform(0, 1, 64), "ceasefire_feasible": rng.uniform(0, 1, 64)},
+        "compromise": {"territory": np.full(64, 55.0), "nato": np.full(64, 80.0)},
+    }
+    out = ledger.seed_ledger(db, forecasts, scenario_sha256="ab" * 32, seed=7,
+                             meta={"bdm": {"preset": "scholz_code", "params": {"q": 0.5}}})
+    # bdm: 2 feasibility + 10 issues + NATO ruled out + territory category; compromise: 4
+    assert (out["model"] == "bdm").sum() == 14 and (out["model"] == "compromise").sum() == 4
+    report = ledger.verify(db)
+    assert report.ok and report.rows["questions"] == len(ledger.seed_questions())
+    stored = ledger.forecasts(db)
+    assert set(stored["scenario_sha256"]) == {"ab" * 32}
+    assert stored.loc[stored["model"] == "bdm", "preset"].unique().tolist() == ["scholz_code"]
+    # seeding again adds forecasts, not questions
+    ledger.seed_ledger(db, {"mean": {"territory": [50.0]}})
+    assert ledger.verify(db).rows["questions"] == len(ledger.seed_questions())
+    ledger.resolve(db, "flagship.nato_ruled_out", "yes")
+    scored = ledger.score(db, "flagship.nato_ruled_out").set_index("model")
+    assert scored.loc["compromise", "p_yes"] == 1.0  # 80 >= the cut at 75
+    with pytest.raises(ScenarioError, match="feasibility key"):
+        ledger.seed_ledger(db, {"mean": {"territorry": [50.0]}})
