@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,8 @@ def test_a_writer_killed_mid_write_leaves_every_committed_forecast_intact(tmp_pa
     env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     committed: list[int] = []
     start = 0
-    for stop_after in (7, 23, 41):  # three kills, each at a different moment of a write
+    # three kills, each at a different moment of the next write (encoding, inserting, committing)
+    for stop_after, delay in ((7, 0.0), (23, 0.011), (41, 0.023)):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(start)],
                                 stdout=subprocess.PIPE, text=True, env=env)
         seen = []
@@ -69,6 +71,7 @@ def test_a_writer_killed_mid_write_leaves_every_committed_forecast_intact(tmp_pa
             seen.append(int(line))
             if len(seen) >= stop_after:
                 break
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()
@@ -218,8 +221,8 @@ def test_the_crps_of_a_point_mass_is_its_absolute_error(tmp_path):
     assert table.loc["median", "crps"] == pytest.approx(40.0)
     assert table.loc["median", "crps_from"] == "quantiles"
     assert table.loc["median", "abs_error_median"] == pytest.approx(40.0)
-    # E|X - y| - E|X - X'| / 2 = 10 - (40 / 9) / 2
-    assert table.loc["bdm", "crps"] == pytest.approx(10 - 20 / 9)
+    # E|X - y| - E|X - X'| / 2 = 10 - (80 / 9) / 2
+    assert table.loc["bdm", "crps"] == pytest.approx(10 - 40 / 9)
     assert table.loc["bdm", "abs_error_median"] == pytest.approx(10.0)
     assert list(table.index[:1]) == ["compromise"]  # sorted by CRPS
     assert table.loc["compromise", "baseline"] and not table.loc["bdm", "baseline"]

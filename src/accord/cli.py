@@ -406,6 +406,15 @@ def evidence_search_cmd(query: str = typer.Argument(..., help="Words to look for
     out.print(table)
 
 
+def _register() -> None:
+    from .commands import register_all
+
+    register_all(app)
+
+
+_register()
+
+
 def main() -> None:
     app()
 

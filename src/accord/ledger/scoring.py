@@ -17,15 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scoringrules as sr
 
 from accord.errors import Collector, ScenarioError
 
 from .store import BASELINES, Question, forecasts, get_question, questions
 
-_CONT_COLS = ["crps", "crps_from", "median", "abs_error_median"]
-_BIN_COLS = ["p_yes", "brier", "log_score"]
-_ORD_COLS = ["p_outcome", "brier", "rps", "log_score"]
+def _scoringrules():
+    """scoringrules compiles its numba kernels on import (seconds): import it when scoring."""
+    import scoringrules
+
+    return scoringrules
+
+
 
 
 def probabilities(question: Question, samples=None, probs=None) -> np.ndarray:
@@ -56,6 +59,7 @@ def _median(samples, quantiles) -> float:
 
 
 def _score_rows(q: Question, outcome: float, df: pd.DataFrame) -> pd.DataFrame:
+    sr = _scoringrules()
     out: dict[str, list] = {}
     if q.kind == "continuous":
         crps, src, med = [], [], []

@@ -610,21 +610,28 @@ def questions(db: str | Path) -> pd.DataFrame:
 
 
 def forecasts(db: str | Path, question_id: str | None = None) -> pd.DataFrame:
-    """Forecasts, oldest first; ``samples`` as numpy arrays, ``quantiles`` as dicts."""
+    """Forecasts, oldest first; ``samples`` and ``probabilities`` as numpy arrays (or None),
+    ``quantiles`` as ``{level: value}`` dicts (or None), ``params`` as dicts."""
     sql = "SELECT * FROM forecasts"
     args: tuple = ()
     if question_id is not None:
         sql += " WHERE question_id=?"
         args = (question_id,)
-    df = _frame(db, sql + " ORDER BY seq", args)
-    df = df.drop(columns=["prev_hash"])
-    df["samples"] = df["samples"].map(
-        lambda s: None if s is None else np.asarray(json.loads(s), dtype=float))
-    df["quantiles"] = df["quantiles"].map(
-        lambda s: None if s is None else {lv: v for lv, v in json.loads(s)})
-    df["probabilities"] = df["probabilities"].map(
-        lambda s: None if s is None else np.asarray(json.loads(s), dtype=float))
-    df["params"] = df["params"].map(json.loads)
+    with _ledger(db) as con:
+        cur = con.execute(sql + " ORDER BY seq", args)
+        cols = [d[0] for d in cur.description]
+        records = [dict(zip(cols, r)) for r in cur.fetchall()]
+    for r in records:
+        del r["prev_hash"]
+        for key in ("samples", "probabilities"):
+            r[key] = None if r[key] is None else np.asarray(json.loads(r[key]), dtype=float)
+        r["quantiles"] = None if r["quantiles"] is None else \
+            {lv: v for lv, v in json.loads(r["quantiles"])}
+        r["params"] = json.loads(r["params"])
+    cols = [c for c in cols if c != "prev_hash"]
+    df = pd.DataFrame.from_records(records, columns=cols)
+    for key in ("samples", "probabilities", "quantiles", "params"):
+        df[key] = pd.Series([r[key] for r in records], index=df.index, dtype=object)
     return df
 
 

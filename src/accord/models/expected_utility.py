@@ -231,81 +231,116 @@ def weighted_mean(x: np.ndarray, w: np.ndarray, present: np.ndarray | None = Non
 
 
 def _mid_counts(x: np.ndarray) -> np.ndarray:
-    """``cnt[l, i, j]`` = number of actors strictly left of the midpoint of x_i and x_j.
-
-    One batched binary search: complex numbers sort lexicographically, so ``lane + 1j*x``
-    keeps the lanes apart exactly.
-    """
+    """``cnt[l, i, j]`` = number of actors strictly left of the midpoint of x_i and x_j."""
     L, a = x.shape
-    lane = np.arange(L, dtype=float)
-    xs = np.sort(x, axis=1)
-    hay = (lane[:, None] + 1j * xs).ravel()
     mid = (x[:, :, None] + x[:, None, :]) * 0.5
+    if a <= 24:  # direct count: a^3 small comparisons beat a binary search
+        return (x[:, None, None, :] < mid[..., None]).sum(-1, dtype=np.intp)
+    # one batched binary search: complex numbers sort lexicographically, so ``lane + 1j*x``
+    # keeps the lanes apart exactly
+    lane = np.arange(L, dtype=float)
+    hay = (lane[:, None] + 1j * np.sort(x, axis=1)).ravel()
     needles = lane[:, None, None] + 1j * mid
     idx = np.searchsorted(hay, needles.ravel(), side="left").reshape(L, a, a)
-    return idx - (np.arange(L) * a)[:, None, None]
+    idx -= (np.arange(L) * a)[:, None, None]
+    return idx
 
 
-def _support(u: np.ndarray, w: np.ndarray, x: np.ndarray, order: np.ndarray,
-             cnt: np.ndarray, lower: np.ndarray, same: np.ndarray) -> np.ndarray:
+class _Geometry:
+    """What both passes of a round share: distances, voter order and gather indices."""
+
+    def __init__(self, x: np.ndarray, rg: np.ndarray):
+        L, a = x.shape
+        self.x = x
+        self.diff = np.abs(x[:, :, None] - x[:, None, :])
+        self.d = self.diff / rg[:, None, None]
+        self.same = self.diff == 0
+        self.order = np.argsort(x, axis=1, kind="stable")
+        cnt = _mid_counts(x)
+        # voters preferring i lie left of the midpoint when x_i < x_j (a prefix of the
+        # sorted voters), right of it otherwise (a suffix): column ``cnt`` of the prefix
+        # sums or column ``a + 1 + cnt`` of the suffix sums, stored side by side
+        row = np.where(x[:, :, None] < x[:, None, :], cnt, cnt + (a + 1))
+        width = 2 * (a + 1)
+        base = np.arange(a)[None, :, None] * width
+        self.idx_i = (row + base).reshape(L, -1)                       # c2[l, i, row_ij]
+        self.idx_j = (row + base.transpose(0, 2, 1)).reshape(L, -1)    # c2[l, j, row_ij]
+
+
+def _support(ut: np.ndarray, w: np.ndarray, g: _Geometry) -> np.ndarray:
     """``pos[l, i, j]`` = sum over voters k closer to x_i than to x_j of w_k (u_kj - u_ki).
 
-    u[l, k, b] is voter k's (transformed) distance to actor b; it grows with |x_k - x_b|,
-    so the voters preferring i are those beyond the midpoint on i's side: a prefix (x_i <
-    x_j) or suffix (x_i > x_j) of the voters sorted by position. Prefix/suffix sums make this
-    O(a^2 log a) per lane instead of O(a^3).
+    ``ut[l, b, k]`` is voter k's (transformed) distance to actor b; it grows with
+    |x_k - x_b|, so the voters preferring i are a prefix or suffix of the voters sorted by
+    position. Prefix/suffix sums make this O(a^2 log a) per lane instead of O(a^3).
     """
-    L, a = x.shape
-    wu = np.take_along_axis(w[:, :, None] * u, order[:, :, None], axis=1)
-    c2 = np.zeros((L, 2 * (a + 1), a))
-    np.cumsum(wu, axis=1, out=c2[:, 1:a + 1])
-    c2[:, a + 1:2 * a + 1] = np.cumsum(wu[:, ::-1], axis=1)[:, ::-1]
-    row = np.where(lower, cnt, cnt + (a + 1))
+    L, a, _ = ut.shape
+    ws = np.take_along_axis(w, g.order, axis=1)
+    wu = np.take_along_axis(ut, np.broadcast_to(g.order[:, None, :], ut.shape), axis=2)
+    wu *= ws[:, None, :]
+    c2 = np.zeros((L, a, 2 * (a + 1)))
+    np.cumsum(wu, axis=2, out=c2[:, :, 1:a + 1])
+    np.cumsum(wu[:, :, ::-1], axis=2, out=c2[:, :, 2 * a:a:-1])
     flat = c2.reshape(L, -1)
-    cols = np.arange(a)
-    cj = np.take_along_axis(flat, (row * a + cols[None, None, :]).reshape(L, -1), 1)
-    ci = np.take_along_axis(flat, (row * a + cols[None, :, None]).reshape(L, -1), 1)
-    pos = (cj - ci).reshape(L, a, a)
-    pos[same] = 0.0
+    pos = np.take_along_axis(flat, g.idx_j, 1)
+    pos -= np.take_along_axis(flat, g.idx_i, 1)
+    pos = pos.reshape(L, a, a)
+    pos[g.same] = 0.0
     np.maximum(pos, 0.0, out=pos)
     return pos
 
 
-def _probability(pos: np.ndarray, valid: np.ndarray, same: np.ndarray, cfg: Config
-                 ) -> np.ndarray:
+def _probability(pos: np.ndarray, valid: np.ndarray | None, cfg: Config) -> np.ndarray:
     """P_ij that i beats j (A3/A4/A11); 0 when nobody separates them."""
-    pos = np.where(valid, pos, 0.0)
-    if cfg.p_numerator == "net":
-        num = np.maximum(pos - pos.transpose(0, 2, 1), 0.0)
-    else:
-        num = pos
+    if valid is not None:
+        pos = pos * valid
     if cfg.p_denominator == "grand_total":
-        den = np.broadcast_to(2.0 * pos.sum(axis=(1, 2))[:, None, None], pos.shape)
-    else:
-        den = pos + pos.transpose(0, 2, 1)
-    ok = (den > 0) & ~same
-    return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+        den = 2.0 * pos.sum(axis=(1, 2))
+        den = np.where(den > 0, den, np.inf)[:, None, None]
+        if cfg.p_numerator == "net":
+            return np.maximum(pos - pos.transpose(0, 2, 1), 0.0) / den
+        return pos / den
+    den = pos + pos.transpose(0, 2, 1)
+    num = np.maximum(pos - pos.transpose(0, 2, 1), 0.0) if cfg.p_numerator == "net" else pos
+    out = np.zeros_like(pos)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
 
 
 def _utilities(d: np.ndarray, r):
     """U_s, U_f, U_sq for normalised distance d and risk exponent r (Scholz eq. 9-13)."""
+    half = 0.5 * d
     if isinstance(r, float) and r == 1.0:
-        us = 2 - 4 * (0.5 - 0.5 * d)
-        uf = 2 - 4 * (0.5 + 0.5 * d)
+        us = 0.5 - half
+        uf = 0.5 + half
         usq = 0.0
     else:
-        us = 2 - 4 * (0.5 - 0.5 * d) ** r
-        uf = 2 - 4 * (0.5 + 0.5 * d) ** r
+        us = np.power(0.5 - half, r)
+        uf = np.power(0.5 + half, r)
         usq = 2 - 4 * 0.5 ** r
+    us *= -4
+    us += 2
+    uf *= -4
+    uf += 2
     return us, uf, usq
 
 
 def _eu(p, us, uf, usq, s_target, r, qt) -> np.ndarray:
-    """E(U) of a challenge: the target resists with probability s_target (Scholz eq. 5)."""
-    eu = s_target * (p * us + (1 - p) * uf) + (1 - s_target) * us
+    """E(U) of a challenge: the target resists with probability s_target (Scholz eq. 5).
+
+    Evaluated as ``s (p U_s + (1 - p) U_f) + (1 - s) U_s - Q U_sq``, the order both
+    replications use, so that equal inputs give bit-equal utilities (ties stay ties).
+    """
+    eu = p * us
+    tmp = 1 - p
+    tmp *= uf
+    eu += tmp
+    eu *= s_target
+    eu += (1 - s_target) * us
     cfg, d_c, d_mu, rg = qt
     if cfg.qt_term == "omitted" or cfg.q == 1.0:
-        return eu - cfg.q * usq
+        eu -= cfg.q * usq
+        return eu
     base = 0.25 * ((d_mu + d_c) / rg)
     ub = 2 - 4 * (0.5 - base) ** r
     uw = 2 - 4 * (0.5 + base) ** r
@@ -343,17 +378,16 @@ def _mu(x, w, pres, rule_pass):
 def _step(x, c, s, pres, rg, cfg: Config) -> _Round:
     """One round for lanes ``x[L, a]`` (absent actors filled with a finite position)."""
     L, a = x.shape
-    w = np.where(pres, c * s, 0.0)
-    s = np.where(pres, s, 0.0)
+    g = _Geometry(x, rg)
+    all_present = bool(pres.all())
+    w = c * s if all_present else np.where(pres, c * s, 0.0)
     eye = np.eye(a, dtype=bool)[None]
-    same = x[:, :, None] == x[:, None, :]
-    valid = pres[:, :, None] & pres[:, None, :] & ~eye
-    contest = valid & ~same if cfg.equal_positions == "no_contest" else valid
-    diff = np.abs(x[:, :, None] - x[:, None, :])
-    d = diff / rg[:, None, None]
-    order = np.argsort(x, axis=1, kind="stable")
-    cnt = _mid_counts(x)
-    lower = x[:, :, None] < x[:, None, :]
+    if all_present:
+        valid = None
+        contest = ~(g.same if cfg.equal_positions == "no_contest" else eye)
+    else:
+        valid = pres[:, :, None] & pres[:, None, :] & ~eye
+        contest = valid & ~g.same if cfg.equal_positions == "no_contest" else valid
     need_mu = cfg.qt_term != "omitted" and cfg.q != 1.0
 
     def qt_args(pass_no, challenger_axis):
@@ -365,24 +399,29 @@ def _step(x, c, s, pres, rg, cfg: Config) -> _Round:
         mu = _mu(x, w, pres, rule)
         d_mu = np.abs(x - mu[:, None])
         d_mu = d_mu[:, :, None] if challenger_axis == 1 else d_mu[:, None, :]
-        return (cfg, diff, d_mu, rg[:, None, None])
+        return (cfg, g.diff, d_mu, rg[:, None, None])
 
+    s_j = s[:, None, :]
     # pass 1: every r = 1; the danger levels give the risk exponents (A7)
-    pos1 = _support(d, w, x, order, cnt, lower, same)
-    P1 = _probability(pos1, valid, same, cfg)
-    us, uf, usq = _utilities(d, 1.0)
-    EU1 = _eu(P1, us, uf, usq, s[:, None, :], 1.0, qt_args(1, 1))
+    pos1 = _support(g.d, w, g)
+    P1 = _probability(pos1, valid, cfg)
+    us, uf, usq = _utilities(g.d, 1.0)
+    EU1 = _eu(P1, us, uf, usq, s_j, 1.0, qt_args(1, 1))
     if cfg.risk_normalisation == "actors":
-        S = np.where(valid, EU1, 0.0).sum(axis=1)
-        smax = np.where(pres, S, -np.inf).max(axis=1)
-        smin = np.where(pres, S, np.inf).min(axis=1)
+        S = (EU1 if valid is None else EU1 * valid).sum(axis=1)
+        if all_present:
+            smax, smin = S.max(axis=1), S.min(axis=1)
+        else:
+            smax = np.where(pres, S, -np.inf).max(axis=1)
+            smin = np.where(pres, S, np.inf).min(axis=1)
         span = smax - smin
         degenerate = ~(span > 0)
         safe = np.where(degenerate, 1.0, span)
-        R = np.where(degenerate[:, None], 0.0,
-                     (2 * S - smax[:, None] - smin[:, None]) / safe[:, None])
+        R = (2 * S - smax[:, None] - smin[:, None]) / safe[:, None]
+        R[degenerate] = 0.0
         r = (1 - R / 3.0) / (1 + R / 3.0)
-        r = np.where(pres, r, 1.0)
+        if not all_present:
+            r = np.where(pres, r, 1.0)
     else:
         S = np.zeros((L, a))
         R = np.zeros((L, a))
@@ -391,67 +430,77 @@ def _step(x, c, s, pres, rg, cfg: Config) -> _Round:
 
     # pass 2 with the risk exponents
     if cfg.p_numerator == "positive_voter_risk":
-        pos2 = _support(d ** r[:, :, None], w, x, order, cnt, lower, same)
-        P2 = _probability(pos2, valid, same, cfg)
+        P2 = _probability(_support(np.power(g.d, r[:, None, :]), w, g), valid, cfg)
     else:
         P2 = P1
     ri = r[:, :, None]
-    us, uf, usq = _utilities(d, ri)
-    A = _eu(P2, us, uf, usq, s[:, None, :], ri, qt_args(2, 1))
+    us, uf, usq = _utilities(g.d, ri)
+    A = _eu(P2, us, uf, usq, s_j, ri, qt_args(2, 1))
     if cfg.perspective == "receiver":
         B = _eu(P2.transpose(0, 2, 1), us, uf, usq, s[:, :, None], ri, qt_args(2, 2))
     else:
         B = A.transpose(0, 2, 1)
-    kind, toward, new_x = _choose(x, A, B, contest, cfg)
+    kind, toward, new_x = _choose(x, g, A, B, contest, cfg)
     return _Round(P1, EU1, S, R, r, P2, A, B, degenerate, kind, toward, new_x)
 
 
-def _choose(x, A, B, contest, cfg: Config):
+def _first_min(key: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Index of the smallest key where mask holds (first on ties, like Python's min)."""
+    return np.where(mask, key, np.inf).argmin(axis=2)
+
+
+def _choose(x, g: _Geometry, A, B, contest, cfg: Config):
     """Each receiver i picks at most one offer (A8-A10); all from start-of-round positions."""
     L, a = x.shape
-    xi = x[:, :, None]
-    xj = x[:, None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        comp_x = xi + (xj - xi) * np.abs(A / np.where(B != 0, B, 1.0))
-    move = np.abs(xi - xj)
     rows = np.arange(L)[:, None]
     cols = np.arange(a)[None, :]
+    absA = np.abs(A)
     if cfg.offer_choice == "max_sender_eu":
         offer = contest & (B > 0)
         bmax = np.where(offer, B, -np.inf).max(axis=2, keepdims=True)
-        keep = offer & (B == bmax)
-        j = np.where(keep, move, np.inf).argmin(axis=2)
-        has = keep.any(axis=2)
-        a_ = A[rows, cols, j]
-        b_ = B[rows, cols, j]
+        j = _first_min(g.diff, offer & (B == bmax))
+        has = offer.any(axis=2)
+        a_, b_ = A[rows, cols, j], B[rows, cols, j]
         kind = np.full((L, a), _NONE)
         if cfg.conflict == "full":
-            kind = np.where((a_ > 0) & (a_ < b_), _CONF, kind)
-        kind = np.where((a_ < 0) & (np.abs(a_) < b_), _COMP, kind)
+            kind[(a_ > 0) & (a_ < b_)] = _CONF
+        kind[(a_ < 0) & (np.abs(a_) < b_)] = _COMP
         if cfg.capitulation:
-            kind = np.where((a_ < 0) & (np.abs(a_) > b_), _CAP, kind)
-        kind = np.where(has, kind, _NONE)
-        newpos = np.where(kind == _COMP, comp_x[rows, cols, j], x[rows, j])
+            kind[(a_ < 0) & (np.abs(a_) > b_)] = _CAP
+        kind[~has] = _NONE
     else:
-        conf = contest & (B > A) & (A > 0) if cfg.conflict == "full" else np.zeros_like(contest)
-        lose = contest & (B > 0) & (0 > A)
-        comp = lose & (B > np.abs(A))
-        cap = lose & (B < np.abs(A)) if cfg.capitulation else np.zeros_like(contest)
-        j_conf = np.where(conf, move, np.inf).argmin(axis=2)
+        lose = contest & (B > 0) & (A < 0)
+        comp = lose & (B > absA)
         if cfg.offer_choice == "scholz_code":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                key = (np.abs(A) * xi + np.abs(B) * xj) / (np.abs(A) + np.abs(B))
+            absB = np.abs(B)
+            key = absA * x[:, :, None]
+            key += absB * x[:, None, :]
+            key /= absA + absB
         else:
-            key = np.abs(xi - comp_x)
-        j_comp = np.where(comp, key, np.inf).argmin(axis=2)
-        j_cap = np.where(cap, move, np.inf).argmin(axis=2)
-        any_conf, any_comp, any_cap = conf.any(2), comp.any(2), cap.any(2)
-        kind = np.where(any_conf, _CONF, np.where(any_comp, _COMP,
-                                                  np.where(any_cap, _CAP, _NONE)))
-        j = np.where(any_conf, j_conf, np.where(any_comp, j_comp, j_cap))
-        newpos = np.where(kind == _COMP, comp_x[rows, cols, j], x[rows, j])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                key = g.diff * np.abs(A / B)
+        j = _first_min(key, comp)
+        any_comp = comp.any(2)
+        kind = np.where(any_comp, _COMP, _NONE)
+        if cfg.capitulation:
+            cap = lose & (B < absA)
+            any_cap = cap.any(2) & ~any_comp
+            if any_cap.any():
+                j = np.where(any_cap, _first_min(g.diff, cap), j)
+                kind[any_cap] = _CAP
+        if cfg.conflict == "full":
+            conf = contest & (B > A) & (A > 0)
+            any_conf = conf.any(2)
+            if any_conf.any():
+                j = np.where(any_conf, _first_min(g.diff, conf), j)
+                kind[any_conf] = _CONF
+        a_, b_ = A[rows, cols, j], B[rows, cols, j]
+    xj = x[rows, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comp_x = x + (xj - x) * np.abs(a_ / b_)
     moved = kind != _NONE
-    return kind, np.where(moved, j, -1), np.where(moved, newpos, x)
+    new_x = np.where(kind == _COMP, comp_x, np.where(moved, xj, x))
+    return kind, np.where(moved, j, -1), new_x
 
 
 # ---------------------------------------------------------------------------------------------

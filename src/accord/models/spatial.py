@@ -540,7 +540,12 @@ def _turn(st: _State, sal, tot_sal, cap, prm, rng):
     mode = prm["BargnModel"]
     if mode != "InitOnlyInterp":
         tgt_safe = np.where(active, target, (ai + 1) % n)
-        p_rcv, _ = _challenge(st, tgt_safe, ai, tgt_safe, ai, tot_sal, cap, prm)
+        # KTAB (smpbcn.cpp) takes the second element of j's estimate for k = i, which is
+        # i's expected gain, where its comment says "probability"; ReceiverView=Probability
+        # uses j's estimate of P(i beats j) instead.
+        p_rcv, gain_rcv = _challenge(st, tgt_safe, ai, tgt_safe, ai, tot_sal, cap, prm)
+        if prm.get("ReceiverView", "KtabGain") == "KtabGain":
+            p_rcv = gain_rcv
         pr = p_rcv[..., None]
         r_i, r_j = _interpolate(x, sal, pr, xj, sj, 1 - pr, prm["InterVecBrgn"])
         if mode == "InitRcvrInterp":
@@ -622,8 +627,13 @@ def _prepare(inputs: Inputs, salience_sum: str):
     return x, sal, np.asarray(inputs.capability, float), width, rescaled
 
 
-def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, **params) -> dict[str, Any]:
+def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommodation=None,
+             **params) -> dict[str, Any]:
     """Run the SMP on ``[d, a, k]`` positions on [0, 1]; KTAB's own scale, for tests and benches.
+
+    ``accommodation`` is KTAB's ideal-adjustment matrix A ``[a, a]`` (XML
+    ``IdealAdjustment``): after each turn ``ideal <- A x_new + (1 - rowsum A) ideal``. The
+    default, the identity, is KTAB's CSV path: an actor's ideal is its latest position.
 
     Returns trajectories ``positions [d, T+1, a, k]``, ``prob [d, T+1, a]``, ``risk``,
     ``target``, ``partner``, ``step_distance``, ``fractional_change``, ``rounds_run`` and
@@ -638,6 +648,11 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, **params
     ideal = x.copy() if ideal0 is None else np.array(ideal0, float)
     tot_sal = sal.sum(axis=-1)
     d, n, kd = x.shape
+    if accommodation is not None:
+        acc = np.asarray(accommodation, float)
+        if acc.shape != (n, n) or np.any(acc < 0) or np.any(acc.sum(axis=-1) > 1 + 1e-10):
+            raise ValueError("smp: accommodation must be [actors, actors], >= 0, rows summing "
+                             "to at most 1")
     t_max = max(int(rounds), 0)
     pos_h = np.empty((d, t_max + 1, n, kd))
     prob_h = np.full((d, t_max + 1, n), np.nan)
@@ -664,7 +679,11 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, **params
         t += 1
         step = np.sqrt(((new - x[alive]) ** 2).sum(axis=-1)).sum(axis=-1)
         x[alive] = new
-        ideal[alive] = new        # CSV path: accommodation = identity, ideal = new position
+        if accommodation is None:
+            ideal[alive] = new    # CSV path: accommodation = identity, ideal = new position
+        else:
+            lag = 1.0 - np.minimum(acc.sum(axis=-1), 1.0)
+            ideal[alive] = np.einsum("ij,bjk->bik", acc, new) + lag[:, None] * ideal[alive]
         tgt_h[alive, t] = rec["target"]
         tprob_h[alive, t] = rec["target_prob"]
         part_h[alive, t] = rec["partner"]
@@ -786,6 +805,10 @@ PARAMS = (
           "or S2PMax", str, INTERP),
     Param("BargnModel", "InitOnlyInterp", "whose estimate of the victory probability shapes "
           "the bargain", str, BARGAIN),
+    Param("ReceiverView", "KtabGain", "accord's name for a KTAB detail: with InitRcvrInterp "
+          "or PWCompInterp, the receiver's view is built from j's estimate of i's expected "
+          "gain, as KTAB's code does (KtabGain), or from j's estimate of P(i beats j) "
+          "(Probability), as its comment says", str, ("KtabGain", "Probability")),
     Param("SalienceSum", "Rescale", "accord's choice, not KTAB's: an actor whose saliences sum "
           "over 1 has them divided by the sum (Rescale) or the run is refused (Reject)", str,
           ("Rescale", "Reject")),

@@ -44,6 +44,8 @@ class Quantity:
     evidence: tuple[Evidence, ...] = ()
     file: str | None = None
     line: int | None = None
+    range_line: int | None = None
+    """Where the range was written, when not on ``line``."""
 
     @property
     def uncertain(self) -> bool:

@@ -24,18 +24,19 @@ def check_quantity(q: Quantity, field: str, lo: float | None, hi: float | None,
         return
     if (lo is not None and q.value < lo) or (hi is not None and q.value > hi):
         out.add(q.line, field, q.value, expected, file=q.file)
+    rl = q.range_line or q.line
     if (q.low is None) != (q.high is None):
-        out.add(q.line, f"{field}.range", (q.low, q.high), "both ends of the range",
+        out.add(rl, f"{field}.range", (q.low, q.high), "both ends of the range",
                 file=q.file)
     elif q.low is not None and q.high is not None:
         if not (_finite(q.low) and _finite(q.high)) or q.low > q.high:
-            out.add(q.line, f"{field}.range", [q.low, q.high], "[low, high] with low <= high",
+            out.add(rl, f"{field}.range", [q.low, q.high], "[low, high] with low <= high",
                     file=q.file)
         elif not (q.low <= q.value <= q.high):
-            out.add(q.line, f"{field}.range", [q.low, q.high],
+            out.add(rl, f"{field}.range", [q.low, q.high],
                     f"a range that contains the value {q.value:g}", file=q.file)
         elif (lo is not None and q.low < lo) or (hi is not None and q.high > hi):
-            out.add(q.line, f"{field}.range", [q.low, q.high], f"a range within "
+            out.add(rl, f"{field}.range", [q.low, q.high], f"a range within "
                     f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]",
                     file=q.file)
     if q.dist not in DISTRIBUTIONS:

@@ -297,18 +297,21 @@ class _Builder:
         return tuple(items)
 
     def number(self, m: NumberM, at: tuple, rng: tuple | None = None, dist: str | None = None,
-               inherited_evidence: tuple[Evidence, ...] = ()) -> Quantity:
+               inherited_evidence: tuple[Evidence, ...] = (),
+               rng_at: tuple | None = None) -> Quantity:
         r = m.range if m.range is not None else rng
         ev = self.evidence(m, at) or inherited_evidence
+        r_at = at + ("range",) if m.range is not None else rng_at
         return Quantity(float(m.value), None if r is None else float(r[0]),
                         None if r is None else float(r[1]),
                         dist if (dist and m.dist == "uniform") else m.dist, ev, self.path,
-                        line_of(self.doc, at))
+                        line_of(self.doc, at), None if r_at is None else line_of(self.doc, r_at))
 
     def stance(self, m: StanceM, at: tuple) -> Stance:
         ev = self.evidence(m, at)
-        pos = self.number(m.position, at + ("position",), m.range, m.dist, ev)
-        sal = self.number(m.salience, at + ("salience",), m.salience_range, m.dist, ev)
+        pos = self.number(m.position, at + ("position",), m.range, m.dist, ev, at + ("range",))
+        sal = self.number(m.salience, at + ("salience",), m.salience_range, m.dist, ev,
+                          at + ("salience_range",))
         return Stance(pos, sal)
 
 

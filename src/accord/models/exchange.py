@@ -1,0 +1,1019 @@
+"""Stokman's exchange model, executed exactly as decide-exchange-model executes it.
+
+Actors trade positions across issues: each gives ground where it cares little for ground
+where it cares much (Stokman & Van Oosten 1994, "The exchange of voting positions: an
+object-oriented model of policy networks", in Bueno de Mesquita & Stokman (eds.),
+*European Community Decision Making*, Yale UP, 105–127). Every pair of actors on opposite
+sides of the outcome on two issues is a candidate; the candidate's deal is the largest
+equal-gain one (both gain the same salience-weighted outcome shift); deals are executed
+best first, and executing one changes the deals of every candidate that shares an actor
+and issue with it. The randomized equal-gain variant (Dijkstra, Van Assen, Stokman &
+Draaijer 2018, "Random variation of exchange rates in the equal utility exchange model")
+splits the gain unequally with probability mass set by ``p``.
+
+The reference is the PyPI package ``decide-exchange-model`` 2022.1.28 (J. Draaijer). Its
+order of candidates, its recomputation rules and its quirks (the move-history bookkeeping,
+each candidate's private view of executed moves, the overshoot cap, the end-of-round
+update) are reproduced; its comparisons that Decimal rounding noise decides are made
+tolerant (rules T1–T4 of ``shared/reference/exchange/README.md``), which is the package's
+own logic run as if its arithmetic were exact.
+
+Speed: candidates and their deals are arrays; the within-round execution sequence is
+compiled with numba and, after each executed exchange, recomputes only the candidates
+that share an actor-and-issue with it (found through an index), in O(1) each (outcome
+levels are kept as sums plus per-(actor, demand issue) corrections), and keeps the sorted
+list by merging the changed candidates back in. Draws of a Monte Carlo batch run in one
+compiled call.
+
+Example::
+
+    >>> import numpy as np
+    >>> from accord.models import Inputs, run
+    >>> inp = Inputs.from_arrays([1, 1], [[0, 100], [100, 0]], [[0.9, 0.2], [0.2, 0.9]],
+    ...                          low=[0, 0], high=[100, 100])
+    >>> out, _ = run("exchange", inp, preset="decide_deterministic", rounds=1)
+    >>> [round(v, 2) for v in out.final[0]]
+    [100.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .base import Inputs, ModelSpec, Outcome, Param
+
+__all__ = ["run_exchange", "trades_frame", "inputs_from_scenario", "SPECS"]
+
+TOL = 1e-12        # rules T2-T4: differences below this (normalised units) are zero
+GAIN_TOL = 1e-9    # rule T1: gains closer than this are a tie (list order decides)
+MIN_MOVE = 1e-10
+MIN_GAIN = 1e-10
+FIXED_WEIGHT = 0.1
+SALIENCE_WEIGHT = 0.4
+
+# candidate int columns
+C_I, C_J, C_P, C_Q, C_GRP, C_VALID, C_FCI, C_FCJ, C_MULT, C_CAPI, C_CAPJ, C_CHG, C_STAMP = range(13)
+NI = 13
+# candidate float columns
+F_GAIN, F_MI, F_MJ, F_YI, F_YJ, F_FSI, F_FMNI, F_FMXI, F_FSJ, F_FMNJ, F_FMXJ = range(11)
+F_EUMI, F_EUMJ, F_YEGI, F_YEGJ, F_U, F_V, F_Z = range(11, 18)
+NF = 18
+# log columns (draw 0 only)
+L_GAIN, L_DP, L_DQ, L_XI, L_MI, L_YI, L_XJ, L_MJ, L_YJ, L_O0I, L_O1I, L_O0J, L_O1J = range(13)
+LF = 13
+K_ROUND, K_I, K_J, K_P, K_Q, K_GRP, K_CAPI, K_CAPJ, K_TIE = range(9)
+LI = 9
+
+
+# ---------------------------------------------------------------------------------------
+# one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _outcome_with(e, mover, other, pos, x, cs, N, W, Gv, Gset, Gcorr):
+    """Outcome on issue e as a candidate sees it: round-start positions, the candidate's
+    private updates (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
+    if W[e] == 0.0:
+        return 0.0
+    num = N[e] + Gcorr[other, e]
+    if Gset[other, e, mover]:
+        num -= cs[mover, e] * (Gv[other, e, mover] - x[mover, e])
+    num += cs[mover, e] * (pos - x[mover, e])
+    return num / W[e]
+
+
+@njit(cache=True)
+def _move_ok(k, role, move, pos, cf, cint):
+    """decide's is_move_valid on the move history (frozen entries + this move)."""
+    if abs(move) > 100.0 or abs(move) <= MIN_MOVE:
+        return False
+    if pos + move < -TOL or pos + move > 100.0 + TOL:
+        return False
+    if role == 0:
+        cnt, fs, fmn, fmx = cint[k, C_FCI], cf[k, F_FSI], cf[k, F_FMNI], cf[k, F_FMXI]
+    else:
+        cnt, fs, fmn, fmx = cint[k, C_FCJ], cf[k, F_FSJ], cf[k, F_FMNJ], cf[k, F_FMXJ]
+    if fs + move > 100.0:
+        return False
+    mn, mx = move, move
+    if cnt > 0:
+        mn = min(fmn, move)
+        mx = max(fmx, move)
+    return (mn < 0.0 and mx < 0.0) or (mn > 0.0 and mx > 0.0)
+
+
+@njit(cache=True)
+def _check_nbs(k, role, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+    """Cut the mover's move when it would push the outcome past the partner (rule T3)."""
+    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    if role == 0:
+        X, Y, e, f, fy, fmx = ai, aj, q, p, F_YI, F_MI
+        oy, omv = F_YJ, F_MJ
+    else:
+        X, Y, e, f, fy, fmx = aj, ai, p, q, F_YJ, F_MJ
+        oy, omv = F_YI, F_MI
+    xs = P[X, e]
+    nbs0 = _outcome_with(e, X, Y, xs, x, cs, N, W, Gv, Gset, Gcorr)
+    nbs1 = _outcome_with(e, X, Y, cf[k, fy], x, cs, N, W, Gv, Gset, Gcorr)
+    target = x[Y, e]
+    d0 = target - nbs0
+    d1 = target - nbs1
+    if abs(d0) < TOL:
+        d0 = 0.0
+        if opt[1] > 1.0 and abs(d1) >= TOL:
+            # decide: the outcome sits on the partner's position up to Decimal noise,
+            # whose sign decides whether the move is cut to nothing
+            d0 = -d1 if np.random.random() < 0.5 else d1
+    if abs(d1) < TOL:
+        d1 = 0.0
+    if not ((d0 > 0.0 and d1 < 0.0) or (d0 < 0.0 and d1 > 0.0)):
+        return
+    pos_u = Gv[Y, e, X] if Gset[Y, e, X] else xs
+    o_u = _outcome_with(e, X, Y, pos_u, x, cs, N, W, Gv, Gset, Gcorr)
+    delta = abs((target * W[e] - o_u * W[e]) / cs[X, e])
+    dX = delta * cs[X, e] / W[e]
+    dY = (s[X, e] + s[Y, e]) / (s[X, f] + s[Y, f]) * dX
+    mY = abs(dY * W[f] / cs[Y, f])
+    mX = delta
+    if P[Y, f] > x[X, f]:
+        mY = -mY
+    if xs > target:
+        mX = -mX
+    cf[k, omv] = mY
+    cf[k, fmx] = mX
+    cf[k, oy] = P[Y, f] + mY
+    cf[k, fy] = xs + mX
+    cf[k, F_GAIN] = abs(dY * s[Y, f] - dX * s[Y, e])
+    okY = _move_ok(k, 1 - role, mY, P[Y, f], cf, cint)
+    okX = _move_ok(k, role, mX, xs, cf, cint)
+    cint[k, C_VALID] = 1 if (okY and okX) else 0
+    if role == 0:
+        cint[k, C_CAPI] = 1
+    else:
+        cint[k, C_CAPJ] = 1
+
+
+@njit(cache=True)
+def _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+    """decide's calculate_maximum_utility: each side's utility when the other gains 0."""
+    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    yi, yj = cf[k, F_YI], cf[k, F_YJ]
+    i_par = x[ai, p] == yi
+    j_par = x[aj, q] == yj
+    nbs0_i = _outcome_with(q, ai, aj, P[ai, q], x, cs, N, W, Gv, Gset, Gcorr)
+    nbs0_j = _outcome_with(p, aj, ai, P[aj, p], x, cs, N, W, Gv, Gset, Gcorr)
+    adj_i = _outcome_with(q, ai, aj, yi if i_par else x[aj, q], x, cs, N, W, Gv, Gset, Gcorr)
+    adj_j = _outcome_with(p, aj, ai, yj if j_par else x[ai, p], x, cs, N, W, Gv, Gset, Gcorr)
+    di = abs(nbs0_i - adj_i)
+    dj = abs(nbs0_j - adj_j)
+    loss1 = dj * s[aj, p]
+    gain2 = dj * s[ai, p]
+    loss2 = di * s[ai, q]
+    gain1 = di * s[aj, q]
+    ut_i = gain1 - loss1
+    ut_j = gain2 - loss2
+    over = 0.0
+    if i_par and ut_i > 0:
+        over = gain2 - (loss1 / s[aj, q]) * s[ai, q]
+    if j_par and ut_j > 0:
+        over = gain1 - (loss2 / s[ai, p]) * s[aj, p]
+    if gain2 > gain1:   # actor = j
+        g, l_ = gain1, loss2
+        s_sup, s_oppdem = s[aj, p], s[ai, p]
+        f_act, f_opp = F_EUMJ, F_EUMI
+    else:
+        g, l_ = gain2, loss1
+        s_sup, s_oppdem = s[ai, q], s[aj, q]
+        f_act, f_opp = F_EUMI, F_EUMJ
+    sh = s_sup / (s_sup + s_oppdem)
+    d_u1 = l_ / (sh * s_oppdem)
+    d_u2 = g / (sh * s_sup)
+    if over != 0.0:
+        cf[k, f_opp] = over
+    else:
+        cf[k, f_opp] = sh * s_oppdem * d_u2 - l_
+    cf[k, f_act] = g - sh * s_sup * d_u1
+
+
+@njit(cache=True)
+def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+    """decide's randomized_gain (Dijkstra et al. 2018): the chosen side wins or loses
+    a random share of the gain and the deal is rebuilt around it (quirks kept)."""
+    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    if role == 0:
+        X, Y, e, f = ai, aj, q, p
+        fmX, fmY, fyX, fyY, feu = F_MI, F_MJ, F_YI, F_YJ, F_EUMI
+    else:
+        X, Y, e, f = aj, ai, p, q
+        fmX, fmY, fyX, fyY, feu = F_MJ, F_MI, F_YJ, F_YI, F_EUMJ
+    eu = cf[k, F_GAIN]
+    v, z = cf[k, F_V], cf[k, F_Z]
+    if v < 0.5:
+        eui = eu + pval * z * (cf[k, feu] - eu)
+    else:
+        eui = eu - pval * z * eu
+    xs, ys = P[X, e], P[Y, f]
+    move_i = abs(xs - x[Y, e])
+    er_q = move_i * cs[X, e] / W[e]
+    er_p = (eui + er_q * s[X, e]) / s[X, f]
+    move_j = er_p * W[f] / cs[Y, f]
+    dxj = abs(ys - x[X, f])
+    if abs(move_j) > dxj:
+        er_p = dxj * cs[Y, f] / W[f]
+        er_q = abs((eui - er_p * s[X, f]) / s[X, e])
+        move_j = dxj
+        move_i = er_q * W[e] / cs[X, e]
+    else:
+        move_i_a = -move_i if xs > x[Y, e] else move_i
+        nbs0 = _outcome_with(e, X, Y, xs, x, cs, N, W, Gv, Gset, Gcorr)
+        adj = _outcome_with(e, X, Y, xs + move_i_a, x, cs, N, W, Gv, Gset, Gcorr)
+        t = x[Y, e]
+        if not ((t >= nbs0 and t >= adj) or (t <= nbs0 and t <= adj)):
+            pos_u = Gv[Y, e, X] if Gset[Y, e, X] else xs
+            o_u = _outcome_with(e, X, Y, pos_u, x, cs, N, W, Gv, Gset, Gcorr)
+            delta = abs((t * W[e] - o_u * W[e]) / cs[X, e])
+            er_q = delta * cs[X, e] / W[e]
+            er_p = (eui + er_q * s[X, e]) / s[X, f]
+            move_j = er_p * W[f] / cs[Y, f]
+            move_i = move_i_a      # decide keeps the full (signed) move here
+            if role == 0:
+                cint[k, C_CAPI] = 1
+            else:
+                cint[k, C_CAPJ] = 1
+    mX, mY = move_i, move_j
+    if xs > x[Y, e]:
+        mX = -mX
+    if ys > x[X, f]:
+        mY = -mY
+    cf[k, fmX] = mX
+    cf[k, fmY] = mY
+    cf[k, fyX] = xs + mX
+    cf[k, fyY] = ys + mY
+    okX = _move_ok(k, role, mX, xs, cf, cint)
+    okY = _move_ok(k, 1 - role, mY, ys, cf, cint)
+    cint[k, C_VALID] = 1 if (okX and okY) else 0
+
+
+@njit(cache=True)
+def _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+    """The candidate's equal-gain deal from the current state (decide's calculate)."""
+    pval = opt[0]
+    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    xiq, xjp = P[ai, q], P[aj, p]
+    dip, djq = x[ai, p], x[aj, q]
+    full_j = abs(dip - xjp)
+    dp = full_j * cs[aj, p] / W[p]
+    dq = (s[aj, p] + s[ai, p]) / (s[aj, q] + s[ai, q]) * dp
+    mi = dq * W[q] / cs[ai, q]
+    mj = full_j
+    full_i = abs(djq - xiq)
+    if abs(mi) > full_i:
+        dq = full_i * cs[ai, q] / W[q]
+        dp = (s[ai, q] + s[aj, q]) / (s[ai, p] + s[aj, p]) * dq
+        mi = full_i
+        mj = dp * W[p] / cs[aj, p]
+    if xiq > djq:
+        mi = -mi
+    if xjp > dip:
+        mj = -mj
+    cf[k, F_MI] = mi
+    cf[k, F_MJ] = mj
+    cf[k, F_YI] = xiq + mi
+    cf[k, F_YJ] = xjp + mj
+    cf[k, F_YEGI] = xiq + mi
+    cf[k, F_YEGJ] = xjp + mj
+    gain = abs(dq * s[ai, q] - dp * s[ai, p])
+    cf[k, F_GAIN] = gain
+    cint[k, C_CAPI] = 0
+    cint[k, C_CAPJ] = 0
+    ok = _move_ok(k, 0, mi, xiq, cf, cint) and _move_ok(k, 1, mj, xjp, cf, cint)
+    if gain < MIN_GAIN:
+        ok = False
+    if not ok:
+        cint[k, C_VALID] = 0
+        return
+    _check_nbs(k, 0, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+    _check_nbs(k, 1, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+    ok = (_move_ok(k, 0, cf[k, F_MI], xiq, cf, cint)
+          and _move_ok(k, 1, cf[k, F_MJ], xjp, cf, cint))
+    cint[k, C_VALID] = 1 if ok else 0
+    if pval > 0.0:
+        u = np.random.random()
+        cf[k, F_U] = u
+        cf[k, F_V] = np.random.random()
+        cf[k, F_Z] = np.random.random()
+        _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+        _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, P,
+                         Gv, Gset, Gcorr)
+
+
+@njit(cache=True)
+def _freeze(k, role, cf, cint):
+    """Keep the current tentative move in the history (decide's stale-entry quirk)."""
+    if role == 0:
+        m = cf[k, F_MI]
+        if cint[k, C_FCI] == 0:
+            cf[k, F_FMNI] = m
+            cf[k, F_FMXI] = m
+        else:
+            cf[k, F_FMNI] = min(cf[k, F_FMNI], m)
+            cf[k, F_FMXI] = max(cf[k, F_FMXI], m)
+        cf[k, F_FSI] += m
+        cint[k, C_FCI] += 1
+    else:
+        m = cf[k, F_MJ]
+        if cint[k, C_FCJ] == 0:
+            cf[k, F_FMNJ] = m
+            cf[k, F_FMXJ] = m
+        else:
+            cf[k, F_FMNJ] = min(cf[k, F_FMNJ], m)
+            cf[k, F_FMXJ] = max(cf[k, F_FMXJ], m)
+        cf[k, F_FSJ] += m
+        cint[k, C_FCJ] += 1
+
+
+@njit(cache=True)
+def _recalculate(k, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+    """decide's recalculate(k, executed E); returns whether k was recomputed."""
+    ki, kj, kp, kq = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    ei, ej, ep, eq = cint[E, C_I], cint[E, C_J], cint[E, C_P], cint[E, C_Q]
+    # supply matches: (actor, supply issue); i supplies q, j supplies p
+    sup_i = (ki == ei and kq == eq) or (ki == ej and kq == ep)
+    sup_j = (kj == ei and kp == eq) or (kj == ej and kp == ep)
+    re = sup_i or sup_j
+    if sup_i and sup_j:
+        _freeze(k, 0, cf, cint)
+        _freeze(k, 1, cf, cint)
+    elif sup_i:
+        _freeze(k, 0, cf, cint)
+    elif sup_j:
+        _freeze(k, 1, cf, cint)
+    # demand matches: (actor, demand issue); i demands p, j demands q
+    if not re:
+        dem1 = (ej == kj and eq == kq) or (ej == ki and eq == kp)
+        dem2 = (ei == kj and ep == kq) or (ei == ki and ep == kp)
+        re = dem1 or dem2
+    if re:
+        _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+    return re
+
+
+@njit(cache=True)
+def _set_update(a, e, u, y, start, cs, x, Gv, Gset, Gcorr):
+    """decide's update_updates: of the stored and the new position keep the one its rule picks."""
+    if Gset[a, e, u]:
+        stored = Gv[a, e, u]
+        if start <= stored:
+            new = stored if stored < y else y
+        else:
+            new = stored if stored > y else y
+        Gcorr[a, e] += cs[u, e] * (new - stored)
+    else:
+        new = y
+        Gset[a, e, u] = True
+        Gcorr[a, e] += cs[u, e] * (new - x[u, e])
+    Gv[a, e, u] = new
+
+
+@njit(cache=True)
+def _before(a, b, gain, pos_a, pos_b):
+    """Stable descending order by gain with tie tolerance (rule T1)."""
+    ga, gb = gain[a], gain[b]
+    if ga > gb + GAIN_TOL:
+        return True
+    if gb > ga + GAIN_TOL:
+        return False
+    return pos_a < pos_b
+
+
+@njit(cache=True)
+def _sort_entries(ent, pos, gain):
+    """Stable merge sort of entries (candidate ids) by gain, ties by old position."""
+    n = ent.shape[0]
+    a = ent.copy()
+    pa = pos.copy()
+    b = np.empty_like(a)
+    pb = np.empty_like(pa)
+    width = 1
+    while width < n:
+        i = 0
+        while i < n:
+            lo, mid, hi = i, min(i + width, n), min(i + 2 * width, n)
+            l, r, o = lo, mid, lo
+            while l < mid and r < hi:
+                if _before(a[r], a[l], gain, pa[r], pa[l]):
+                    b[o] = a[r]
+                    pb[o] = pa[r]
+                    r += 1
+                else:
+                    b[o] = a[l]
+                    pb[o] = pa[l]
+                    l += 1
+                o += 1
+            while l < mid:
+                b[o] = a[l]
+                pb[o] = pa[l]
+                l += 1
+                o += 1
+            while r < hi:
+                b[o] = a[r]
+                pb[o] = pa[r]
+                r += 1
+                o += 1
+            i += 2 * width
+        a, b = b, a
+        pa, pb = pb, pa
+        width *= 2
+    return a
+
+
+@njit(cache=True)
+def _resort(lst, n, cint, gain):
+    """Drop invalid entries and merge the changed ones back: the list a stable sort by
+    gain would give, in O(n) instead of O(n log n)."""
+    keep = np.empty(n, np.int64)
+    keep_pos = np.empty(n, np.int64)
+    chg = np.empty(n, np.int64)
+    chg_pos = np.empty(n, np.int64)
+    nk = 0
+    nc = 0
+    for t in range(n):
+        k = lst[t]
+        if cint[k, C_VALID] == 0:
+            cint[k, C_MULT] -= 1
+            continue
+        if cint[k, C_CHG] != 0:
+            chg[nc] = k
+            chg_pos[nc] = t
+            nc += 1
+        else:
+            keep[nk] = k
+            keep_pos[nk] = t
+            nk += 1
+    if nc > 0:
+        order = _sort_entries(np.arange(nc), chg_pos[:nc], _gather(gain, chg[:nc]))
+        c2 = chg[:nc][order]
+        p2 = chg_pos[:nc][order]
+    else:
+        c2 = chg[:0]
+        p2 = chg_pos[:0]
+    for t in range(nc):
+        cint[c2[t], C_CHG] = 0
+    o = 0
+    a = 0
+    b = 0
+    while a < nk and b < nc:
+        if _before2(gain[c2[b]], gain[keep[a]], p2[b], keep_pos[a]):
+            lst[o] = c2[b]
+            b += 1
+        else:
+            lst[o] = keep[a]
+            a += 1
+        o += 1
+    while a < nk:
+        lst[o] = keep[a]
+        a += 1
+        o += 1
+    while b < nc:
+        lst[o] = c2[b]
+        b += 1
+        o += 1
+    return o
+
+
+@njit(cache=True)
+def _gather(gain, idx):
+    out = np.empty(idx.shape[0])
+    for t in range(idx.shape[0]):
+        out[t] = gain[idx[t]]
+    return out
+
+
+@njit(cache=True)
+def _before2(ga, gb, pa, pb):
+    if ga > gb + GAIN_TOL:
+        return True
+    if gb > ga + GAIN_TOL:
+        return False
+    return pa < pb
+
+
+# ---------------------------------------------------------------------------------------
+# one round
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
+    """One round from normalised positions x [a, i]; returns voting and updated positions,
+    the number of exchanges, and appends executed exchanges to the log when ``record``."""
+    na, ni = x.shape
+    cs = np.zeros((na, ni))
+    W = np.zeros(ni)
+    N = np.zeros(ni)
+    for a in range(na):
+        for e in range(ni):
+            if pres[a, e]:
+                cs[a, e] = c[a, e] * s[a, e]
+                W[e] += cs[a, e]
+                N[e] += cs[a, e] * x[a, e]
+    O = np.zeros(ni)
+    for e in range(ni):
+        O[e] = N[e] / W[e] if W[e] != 0.0 else 0.0
+    left = np.zeros((na, ni), np.bool_)
+    for a in range(na):
+        for e in range(ni):
+            left[a, e] = pres[a, e] and x[a, e] <= O[e] + TOL
+
+    # candidate list in decide's order: issue pairs, then A x D, then B x C
+    grp = np.full(na, -1, np.int64)
+    total = 0
+    for p in range(ni):
+        for q in range(p + 1, ni):
+            cnt = np.zeros(4, np.int64)
+            for a in range(na):
+                if pres[a, p] and pres[a, q]:
+                    cnt[int(left[a, p]) + 2 * int(left[a, q])] += 1
+            total += cnt[0] * cnt[3] + cnt[1] * cnt[2]
+    cint = np.zeros((total, NI), np.int64)
+    cf = np.zeros((total, NF))
+    k = 0
+    members = np.empty(na, np.int64)
+    for p in range(ni):
+        for q in range(p + 1, ni):
+            for a in range(na):
+                grp[a] = int(left[a, p]) + 2 * int(left[a, q]) if (pres[a, p] and pres[a, q]) else -1
+            for pair in range(2):
+                g1, g2 = (0, 3) if pair == 0 else (1, 2)
+                for a1 in range(na):
+                    if grp[a1] != g1:
+                        continue
+                    for a2 in range(na):
+                        if grp[a2] != g2:
+                            continue
+                        r1 = s[a1, p] / s[a1, q] if s[a1, q] != 0 else np.inf
+                        r2 = s[a2, p] / s[a2, q] if s[a2, q] != 0 else np.inf
+                        if r1 < r2:
+                            cint[k, C_I], cint[k, C_J] = a2, a1
+                        else:
+                            cint[k, C_I], cint[k, C_J] = a1, a2
+                        cint[k, C_P], cint[k, C_Q], cint[k, C_GRP] = p, q, pair
+                        cint[k, C_MULT] = 1
+                        k += 1
+    n = total
+    # index: candidates by (actor, issue) they involve
+    head = np.zeros(na * ni + 1, np.int64)
+    for k in range(n):
+        for a, e in ((cint[k, C_I], cint[k, C_P]), (cint[k, C_I], cint[k, C_Q]),
+                     (cint[k, C_J], cint[k, C_P]), (cint[k, C_J], cint[k, C_Q])):
+            head[a * ni + e + 1] += 1
+    for t in range(na * ni):
+        head[t + 1] += head[t]
+    fill = head[:-1].copy()
+    idx = np.empty(4 * n, np.int64)
+    for k in range(n):
+        for a, e in ((cint[k, C_I], cint[k, C_P]), (cint[k, C_I], cint[k, C_Q]),
+                     (cint[k, C_J], cint[k, C_P]), (cint[k, C_J], cint[k, C_Q])):
+            idx[fill[a * ni + e]] = k
+            fill[a * ni + e] += 1
+
+    P = x.copy()
+    Gv = np.zeros((na, ni, na))
+    Gset = np.zeros((na, ni, na), np.bool_)
+    Gcorr = np.zeros((na, ni))
+    for k in range(n):
+        cint[k, C_VALID] = 1
+        _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+
+    # the list: entries are candidate ids (a candidate may be listed twice after a
+    # random tie, as in decide)
+    cap = 2 * n + 16
+    lst = np.empty(cap, np.int64)
+    for t in range(n):
+        lst[t] = t
+    gain = cf[:, F_GAIN]
+    order = _sort_entries(np.arange(n), np.arange(n), _gather(gain, np.arange(n)))
+    for t in range(n):
+        lst[t] = order[t]
+    m = n
+    start = 0          # entries before `start` are popped
+    realized = np.empty(max(n, 1) * 2, np.int64)
+    nreal = 0
+    pending = False
+    stamp = 0
+    while m - start > 0:
+        if pending:
+            # re-sort with appended entries (they sit at the end, flagged changed)
+            for t in range(m - start):
+                lst[t] = lst[start + t]
+            m = m - start
+            start = 0
+            m = _resort(lst, m, cint, gain)
+            pending = False
+            if m == 0:
+                break
+        if random_ties and opt[1] != 0.0:
+            # decide orders exact ties by Decimal noise: model that order as random
+            g = 1
+            while start + g < m and abs(gain[lst[start]] - gain[lst[start + g]]) <= GAIN_TOL:
+                g += 1
+            if g > 2:
+                for t in range(2):
+                    r = t + int(np.random.random() * (g - t))
+                    tmp = lst[start + t]
+                    lst[start + t] = lst[start + r]
+                    lst[start + r] = tmp
+        real = lst[start]
+        start += 1
+        tie = 0
+        if random_ties and m - start > 0:
+            nxt = lst[start]
+            if abs(gain[real] - gain[nxt]) <= GAIN_TOL:
+                tie = 1
+                if np.random.random() >= 0.5:
+                    lst[m] = real           # first goes to the end, second executes
+                    m += 1
+                    real = nxt
+                    start += 1
+                    cint[lst[m - 1], C_CHG] = 1
+                else:
+                    lst[m] = nxt            # decide appends the second again
+                    m += 1
+                    cint[nxt, C_MULT] += 1
+                    cint[nxt, C_CHG] = 1
+                pending = True
+        cint[real, C_MULT] -= 1
+        if cint[real, C_VALID] == 0:
+            continue
+        # execute
+        E = real
+        ei, ej, ep, eq = cint[E, C_I], cint[E, C_J], cint[E, C_P], cint[E, C_Q]
+        if record:
+            if nlog[0] >= log_f.shape[0]:
+                return x, x, -1, nlog[0]
+            r = nlog[0]
+            log_i[r, K_ROUND] = rnd
+            log_i[r, K_I] = ei
+            log_i[r, K_J] = ej
+            log_i[r, K_P] = ep
+            log_i[r, K_Q] = eq
+            log_i[r, K_GRP] = cint[E, C_GRP]
+            log_i[r, K_CAPI] = cint[E, C_CAPI]
+            log_i[r, K_CAPJ] = cint[E, C_CAPJ]
+            log_i[r, K_TIE] = tie
+            log_f[r, L_GAIN] = gain[E]
+            log_f[r, L_DQ] = abs(cf[E, F_MI]) * cs[ei, eq] / W[eq]
+            log_f[r, L_DP] = abs(cf[E, F_MJ]) * cs[ej, ep] / W[ep]
+            log_f[r, L_XI] = P[ei, eq]
+            log_f[r, L_MI] = cf[E, F_MI]
+            log_f[r, L_YI] = cf[E, F_YI]
+            log_f[r, L_XJ] = P[ej, ep]
+            log_f[r, L_MJ] = cf[E, F_MJ]
+            log_f[r, L_YJ] = cf[E, F_YJ]
+            log_f[r, L_O0I] = _outcome_with(eq, ei, ej, P[ei, eq], x, cs, N, W, Gv, Gset, Gcorr)
+            log_f[r, L_O1I] = _outcome_with(eq, ei, ej, cf[E, F_YI], x, cs, N, W, Gv, Gset, Gcorr)
+            log_f[r, L_O0J] = _outcome_with(ep, ej, ei, P[ej, ep], x, cs, N, W, Gv, Gset, Gcorr)
+            log_f[r, L_O1J] = _outcome_with(ep, ej, ei, cf[E, F_YJ], x, cs, N, W, Gv, Gset, Gcorr)
+            nlog[0] += 1
+        realized[nreal] = E
+        nreal += 1
+        if nreal >= realized.shape[0]:
+            bigger = np.empty(realized.shape[0] * 2, np.int64)
+            bigger[:nreal] = realized[:nreal]
+            realized = bigger
+        yi, yj = cf[E, F_YI], cf[E, F_YJ]
+        P[ei, eq] = yi
+        P[ej, ep] = yj
+        _set_update(ej, eq, ei, yi, x[ei, eq], cs, x, Gv, Gset, Gcorr)
+        _set_update(ei, ep, ej, yj, x[ej, ep], cs, x, Gv, Gset, Gcorr)
+        # recompute the candidates that share an actor-and-issue with E
+        stamp += 1
+        for a, e in ((ei, ep), (ei, eq), (ej, ep), (ej, eq)):
+            for t in range(head[a * ni + e], head[a * ni + e + 1]):
+                kk = idx[t]
+                if cint[kk, C_STAMP] == stamp:
+                    continue
+                cint[kk, C_STAMP] = stamp
+                if cint[kk, C_MULT] <= 0 or cint[kk, C_VALID] == 0:
+                    continue
+                for _rep in range(cint[kk, C_MULT]):
+                    if cint[kk, C_VALID] == 0:
+                        break
+                    if _recalculate(kk, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+                        cint[kk, C_CHG] = 1
+        # drop the invalid, merge the changed back in
+        for t in range(m - start):
+            lst[t] = lst[start + t]
+        m = m - start
+        start = 0
+        if m + 4 > lst.shape[0]:
+            bigger = np.empty(lst.shape[0] * 2, np.int64)
+            bigger[:m] = lst[:m]
+            lst = bigger
+        m = _resort(lst, m, cint, gain)
+        pending = False
+        if m + 4 > lst.shape[0]:
+            bigger = np.empty(lst.shape[0] * 2, np.int64)
+            bigger[:m] = lst[:m]
+            lst = bigger
+
+    # end of round: voting positions, then the preference update
+    vote = x.copy()
+    for t in range(nreal):
+        E = realized[t]
+        vote[cint[E, C_I], cint[E, C_Q]] = cf[E, F_YI]
+        vote[cint[E, C_J], cint[E, C_P]] = cf[E, F_YJ]
+    new = x.copy()
+    for t in range(nreal):
+        E = realized[t]
+        for a, e, y in ((cint[E, C_I], cint[E, C_Q], cf[E, F_YI]),
+                        (cint[E, C_J], cint[E, C_P], cf[E, F_YJ])):
+            sal = s[a, e]
+            new[a, e] = ((1.0 - sal) * SALIENCE_WEIGHT * y + FIXED_WEIGHT * y
+                         + (1.0 - (1.0 - sal) * SALIENCE_WEIGHT - FIXED_WEIGHT) * x[a, e])
+    return vote, new, nreal, nlog[0]
+
+
+@njit(cache=True)
+def _outcomes(x, cs_w, pres):
+    na, ni = x.shape
+    out = np.zeros(ni)
+    for e in range(ni):
+        w = 0.0
+        num = 0.0
+        for a in range(na):
+            if pres[a, e]:
+                w += cs_w[a, e]
+                num += cs_w[a, e] * x[a, e]
+        out[e] = num / w if w != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
+    """All draws, all rounds. x0, s, c: [d, a, i] (normalised positions)."""
+    d, na, ni = x0.shape
+    pref = np.empty((d, rounds + 1, na, ni))
+    vote = np.empty((d, rounds + 1, na, ni))
+    nex = np.zeros((d, rounds + 1), np.int64)
+    nlog = np.zeros(1, np.int64)
+    status = 0
+    for k in range(d):
+        np.random.seed(seeds[k])
+        x = x0[k].copy()
+        pref[k, 0] = x
+        vote[k, 0] = x
+        for r in range(1, rounds + 1):
+            v, xn, ne, _nl = _round(x, s[k], c[k], pres, opt, random_ties, r, log_f, log_i,
+                                    nlog, record and k == 0)
+            if ne < 0:
+                status = -1
+                return pref, vote, nex, nlog[0], status
+            vote[k, r] = v
+            pref[k, r] = xn
+            nex[k, r] = ne
+            x = xn
+    return pref, vote, nex, nlog[0], status
+
+
+# ---------------------------------------------------------------------------------------
+# Python edge: normalisation, labels, records
+# ---------------------------------------------------------------------------------------
+def _normalise(v, lo, hi):
+    """decide's normalisation to 0-100 per issue (a zero-width scale maps to 0)."""
+    width = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = np.where(width != 0, 100.0 / np.where(width != 0, width, 1.0), 0.0)
+        return (v - lo) * step
+
+
+def _denormalise(v, lo, hi):
+    width = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = np.where(width != 0, 100.0 / np.where(width != 0, width, 1.0), 0.0)
+        out = np.where(step != 0, v / np.where(step != 0, step, 1.0) + lo, lo)
+    return np.where(np.isnan(v), np.nan, out)
+
+
+def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
+                 random_ties: bool = False, noise: bool = False,
+                 power: np.ndarray | None = None,
+                 record: bool = True) -> Outcome:
+    """Run the exchange model on a batch of draws.
+
+    ``power`` ([d, a, i] or [a, i]) is the per-issue power decide reads from its #D rows;
+    by default each actor's capability on every issue (``inputs.power`` if present).
+    """
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    d, na, ni = inputs.shape
+    lo, hi = np.asarray(inputs.low, float), np.asarray(inputs.high, float)
+    pres = ~np.isnan(inputs.position[0])
+    if d > 1 and not np.array_equal(~np.isnan(inputs.position), np.broadcast_to(pres, (d, na, ni))):
+        raise ValueError("the exchange model needs the same actors on each issue in every draw")
+    if power is None:
+        power = getattr(inputs, "power", None)
+    if power is None:
+        c = np.broadcast_to(np.asarray(inputs.capability, float)[:, :, None], (d, na, ni))
+    else:
+        c = np.broadcast_to(np.asarray(power, float), (d, na, ni))
+    x0 = np.where(pres, _normalise(inputs.position, lo, hi), 0.0)
+    s = np.where(pres, np.nan_to_num(inputs.salience), 0.0)
+    c = np.where(pres, c, 0.0)
+    x0 = np.ascontiguousarray(x0, float)
+    s = np.ascontiguousarray(s, float)
+    c = np.ascontiguousarray(c, float)
+    seeds = rng.integers(0, 2**31 - 1, size=d)
+    cap = 4096 if record else 1
+    while True:
+        log_f = np.zeros((cap, LF))
+        log_i = np.zeros((cap, LI), np.int64)
+        pref, vote, nex, nlog, status = _run_batch(x0, s, c, pres, int(rounds),
+                                                   np.array([float(p), float(noise)]),
+                                                   bool(random_ties), seeds, log_f, log_i,
+                                                   bool(record))
+        if status == 0:
+            break
+        cap *= 8
+    cs = c * s
+    nanmask = np.where(pres, 0.0, np.nan)
+    pref_u = _denormalise(pref + nanmask, lo, hi)
+    vote_u = _denormalise(vote + nanmask, lo, hi)
+    mds_vote = _batch_outcomes(vote, cs, pres)
+    mds_pref = _batch_outcomes(pref, cs, pres)
+    forecast = _denormalise(mds_vote, lo, hi)
+    start = np.concatenate([pref[:, :1], pref[:, :-1]], axis=1)
+    mds_start = _denormalise(_batch_outcomes(start, cs, pres), lo, hi)
+    extra = {
+        "preference_positions": _denormalise(start + nanmask, lo, hi),
+        "positions_after_update": pref_u,
+        "mds_preference": mds_start,
+        "mds_after_update": _denormalise(mds_pref, lo, hi),
+        "n_exchanges": nex,
+    }
+    log = _log_frame(log_f[:nlog], log_i[:nlog], inputs, lo, hi) if record else None
+    records = None
+    if record:
+        records = []
+        for r in range(rounds + 1):
+            rec = {
+                "preference_positions": _pos_dict(extra["preference_positions"][0, r], inputs),
+                "voting_positions": _pos_dict(vote_u[0, r], inputs),
+                "positions_after_update": _pos_dict(pref_u[0, r], inputs),
+                "mds_preference": _iss_dict(mds_start[0, r], inputs),
+                "mds_voting": _iss_dict(forecast[0, r], inputs),
+                "mds_after_update": _iss_dict(extra["mds_after_update"][0, r], inputs),
+                "n_exchanges": int(nex[0, r]),
+                "exchanges": [] if r == 0 else [e for e in log if e["round"] == r],
+            }
+            records.append(rec)
+    return Outcome(positions=vote_u, forecast=forecast,
+                   stop_reason=np.full(d, "max_rounds", dtype=object),
+                   rounds_run=np.full(d, rounds, int), round_records=records, extra=extra,
+                   summary={"p": float(p), "random_ties": bool(random_ties),
+                            "forecast_is": "mds_voting"})
+
+
+@njit(cache=True)
+def _batch_outcomes(pos, cs, pres):
+    d, r1, na, ni = pos.shape
+    out = np.zeros((d, r1, ni))
+    for k in range(d):
+        for r in range(r1):
+            out[k, r] = _outcomes(pos[k, r], cs[k], pres)
+    return out
+
+
+def _pos_dict(arr, inputs):
+    return {a: {i: float(arr[ai, ii]) for ii, i in enumerate(inputs.issues)
+                if not np.isnan(arr[ai, ii])} for ai, a in enumerate(inputs.actors)}
+
+
+def _iss_dict(arr, inputs):
+    return {i: float(arr[ii]) for ii, i in enumerate(inputs.issues)}
+
+
+def _log_frame(log_f, log_i, inputs, lo, hi):
+    """Executed exchanges of draw 0 as JSON-ready dicts (positions in issue units)."""
+    out = []
+    seq = 0
+    last_round = -1
+    for f, g in zip(log_f, log_i):
+        rnd = int(g[K_ROUND])
+        seq = seq + 1 if rnd == last_round else 1
+        last_round = rnd
+        i, j, p, q = (int(v) for v in g[[K_I, K_J, K_P, K_Q]])
+
+        def u(v, e):
+            return float(_denormalise(np.array(v), lo[e], hi[e]))
+
+        out.append({
+            "round": rnd, "seq": seq,
+            "i": inputs.actors[i], "j": inputs.actors[j],
+            "issue_pair": [inputs.issues[p], inputs.issues[q]],
+            "groups": ["a", "d"] if g[K_GRP] == 0 else ["b", "c"],
+            "gain": float(f[L_GAIN]), "dp_norm": float(f[L_DP]), "dq_norm": float(f[L_DQ]),
+            "coin_flip": bool(g[K_TIE]),
+            "i_side": {"actor": inputs.actors[i], "supply_issue": inputs.issues[q],
+                       "demand_issue": inputs.issues[p], "x": u(f[L_XI], q),
+                       "move_norm": float(f[L_MI]), "y": u(f[L_YI], q),
+                       "mds_supply_before": u(f[L_O0I], q), "mds_supply_after": u(f[L_O1I], q),
+                       "adjusted_by_mds_cap": bool(g[K_CAPI])},
+            "j_side": {"actor": inputs.actors[j], "supply_issue": inputs.issues[p],
+                       "demand_issue": inputs.issues[q], "x": u(f[L_XJ], p),
+                       "move_norm": float(f[L_MJ]), "y": u(f[L_YJ], p),
+                       "mds_supply_before": u(f[L_O0J], p), "mds_supply_after": u(f[L_O1J], p),
+                       "adjusted_by_mds_cap": bool(g[K_CAPJ])},
+        })
+    return out
+
+
+def inputs_from_scenario(scenario) -> Inputs:
+    """The scenario's inputs plus decide's per-issue power (from a decide file's
+    ``power_by_issue``), as the ``power`` attribute the exchange model reads."""
+    base = scenario.inputs()
+    pw = np.broadcast_to(base.capability[:, :, None], base.shape).copy()
+    for ai, actor in enumerate(scenario.actors):
+        for iss, value in actor.extra.get("power_by_issue", {}).items():
+            pw[:, ai, scenario.issue_ids.index(iss)] = value
+    return _WithPower(**{f: getattr(base, f) for f in base.__dataclass_fields__}, power=pw)
+
+
+from dataclasses import dataclass as _dc  # noqa: E402
+
+
+@_dc(frozen=True)
+class _WithPower(Inputs):
+    power: np.ndarray = None
+
+
+def trades_frame(outcome_or_records, rounds: "int | None" = None):
+    """The realised exchanges as package deals: one row per (issue pair, actor pair),
+    summed over rounds, most valuable (total gain) first.
+
+    Takes an :class:`Outcome` of the exchange model (draw 0) or its ``round_records``.
+    """
+    import pandas as pd
+
+    records = getattr(outcome_or_records, "round_records", outcome_or_records) or []
+    rows = []
+    for rec in records:
+        for e in rec.get("exchanges", []):
+            if rounds is not None and e["round"] > rounds:
+                continue
+            pair = sorted([e["i"], e["j"]])
+            rows.append({
+                "issue_p": e["issue_pair"][0], "issue_q": e["issue_pair"][1],
+                "actor_1": pair[0], "actor_2": pair[1],
+                "gives_p": e["j"], "gives_q": e["i"],
+                "round": e["round"], "gain": e["gain"],
+                "move_on_p": e["j_side"]["y"] - e["j_side"]["x"],
+                "move_on_q": e["i_side"]["y"] - e["i_side"]["x"],
+            })
+    cols = ["issue_p", "issue_q", "actor_1", "actor_2", "exchanges", "rounds", "total_gain",
+            "mean_gain", "gives_p", "gives_q", "move_on_p", "move_on_q"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    g = df.groupby(["issue_p", "issue_q", "actor_1", "actor_2"], sort=False)
+    out = g.agg(exchanges=("gain", "size"), rounds=("round", lambda r: ",".join(map(str, sorted(set(r))))),
+                total_gain=("gain", "sum"), mean_gain=("gain", "mean"),
+                gives_p=("gives_p", lambda v: "/".join(dict.fromkeys(v))),
+                gives_q=("gives_q", lambda v: "/".join(dict.fromkeys(v))),
+                move_on_p=("move_on_p", "sum"), move_on_q=("move_on_q", "sum")).reset_index()
+    return out.sort_values("total_gain", ascending=False, kind="stable").reset_index(drop=True)[cols]
+
+
+def _run(inputs: Inputs, *, rounds: int, rng, p: float = 0.0, random_ties: bool = True) -> Outcome:
+    return run_exchange(inputs, rounds=rounds, rng=rng, p=p, random_ties=random_ties)
+
+
+def _max_size(d: int, a: int, i: int) -> str | None:
+    cand = i * (i - 1) / 2 * a * a / 4
+    if d * cand > 5e8:
+        return (f"the exchange model on {d} draws x {a} actors x {i} issues has about "
+                f"{d * cand:.2g} candidate deals per round; reduce the draws")
+    return None
+
+
+SPECS = (
+    ModelSpec(
+        name="exchange",
+        title="Exchange model (Stokman & Van Oosten 1994; decide-exchange-model)",
+        citation=("Stokman, F. N. & Van Oosten, R. (1994). The exchange of voting positions. "
+                  "In Bueno de Mesquita & Stokman (eds.), European Community Decision Making, "
+                  "105-127. Randomized variant: Dijkstra, Van Assen, Stokman & Draaijer (2018)."),
+        run=_run,
+        params=(
+            Param("p", 0.0, "randomized equal gain (Dijkstra et al. 2018): share of the gain "
+                  "that may shift to one side; 0 = equal gain"),
+            Param("random_ties", True, "break exact gain ties by a coin flip as decide does "
+                  "(False: the earlier candidate wins)", bool),
+        ),
+        presets={"decide": {"random_ties": True, "p": 0.0},
+                 "decide_deterministic": {"random_ties": False, "p": 0.0}},
+        default_preset="decide",
+        dynamic=True,
+        default_rounds=10,
+        stochastic=True,
+        doc=__doc__ or "",
+        max_size=_max_size,
+    ),
+)
