@@ -32,7 +32,7 @@ CASES = [
     ("yaml: negative salience", "s.yaml", GOOD_YAML.replace("position: 90, salience: 0.5", "position: 90, salience: -0.1"), "salience", 13),
     ("yaml: position outside its scale", "s.yaml", GOOD_YAML.replace("position: 90", "position: 190"), "position", 13),
     ("yaml: unknown issue in a stance", "s.yaml", GOOD_YAML.replace("stances: {x: {position: 90", "stances: {y: {position: 90"), "stances.y", 13),
-    ("yaml: duplicate actor id", "s.yaml", GOOD_YAML.replace("  b:\n", "  a:\n"), "yaml", 11),
+    ("yaml: duplicate actor id", "s.yaml", GOOD_YAML.replace("  b:\n", "  a:\n"), "actors.a", 11),
     ("yaml: missing capability", "s.yaml", GOOD_YAML.replace("    capability: 2\n", ""), "capability", 11),
     ("yaml: negative capability", "s.yaml", GOOD_YAML.replace("capability: 2", "capability: -2"), "capability", 12),
     ("yaml: capability as bool", "s.yaml", GOOD_YAML.replace("capability: 2", "capability: true"), "capability", 12),

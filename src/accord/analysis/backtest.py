@@ -146,7 +146,9 @@ def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
     used = {"rp", "out", *(f"{k}{x}" for x in actors for k in "ps"),
             *(("c" + x) for x in actors if cap_given), *( [id_col] if id_col else [])}
     ignored += [h for h in header if h not in used and h not in ignored and h]
-    errs.raise_if_any()
+    if not actors or any(p.line == 1 and p.field == "header" and p.value in ("rp", "out")
+                         for p in errs.problems):
+        errs.raise_if_any()  # nothing to check the rows against
 
     n_cols = len(header)
     ids, lines, pos, sal, cap, rp, out = [], [], [], [], [], [], []
@@ -191,8 +193,8 @@ def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
                              column=col["s" + x] + 1)
                     s = math.nan
                 if (p is None) != (s is None):
-                    blank, given = ("s", "p") if s is None else ("p", "s")
-                    errs.add(line, blank + x, "blank", f"a value, since {given + x} is given "
+                    blank, other = ("s", "p") if s is None else ("p", "s")
+                    errs.add(line, blank + x, "blank", f"a value, since {other + x} is given "
                              "(a stance needs a position and a salience)",
                              column=col[blank + x] + 1)
                 if cap_given and p is not None and (c is None or not (c >= 0 and math.isfinite(c))):

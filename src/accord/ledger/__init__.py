@@ -1,7 +1,7 @@
 """The forecast ledger: append-only, hash-chained SQLite record of forecasts and outcomes."""
 
 from .scoring import probabilities, score, score_all
-from .seed import FEASIBILITY_KEYS, seed_ledger, seed_questions
+from .seed import FEASIBILITY_KEYS, samples_from_forecast, seed_ledger, seed_questions
 from .store import (BASELINES, KINDS, ChainProblem, Question, VerifyReport, add_forecast,
                     add_question, forecasts, get_question, questions, resolutions, resolve,
                     verify)
@@ -10,5 +10,5 @@ __all__ = [
     "BASELINES", "KINDS", "FEASIBILITY_KEYS", "ChainProblem", "Question", "VerifyReport",
     "add_question", "add_forecast", "resolve", "get_question", "questions", "forecasts",
     "resolutions", "verify", "score", "score_all", "probabilities", "seed_questions",
-    "seed_ledger",
+    "seed_ledger", "samples_from_forecast",
 ]

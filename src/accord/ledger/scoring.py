@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from accord.errors import Collector, ScenarioError
+from accord.errors import Collector
 
 from .store import BASELINES, Question, forecasts, get_question, questions
 

@@ -39,56 +39,29 @@ _SIGNED = ("the governments of Russia and Ukraine (heads of state or government,
            "plenipotentiaries they authorised) have both signed one agreement, or one package of "
            "agreements, that both describe as ending the war (not only pausing the fighting)")
 
-# Anchors on the 0–100 scale: 0 is Ukraine's (and its backers') demand, 100 Russia's (for
-# resources, the initial US demand on Ukraine). Territory repeats the scenario format's example.
-_ANCHORS: dict[str, tuple[str, dict[float, str]]] = {
-    "territory": ("its provision on the territory Russia occupies", {
-        0: "Ukraine's 1991 borders restored",
-        50: "freeze on the current line of contact, no recognition",
-        100: "Crimea and four oblasts recognised as Russian"}),
-    "nato": ("its provision on Ukraine's membership of NATO", {
-        0: "Ukraine's path to NATO membership open (invitation or timetable)",
-        50: "membership deferred, no legal bar",
-        100: "Ukraine's NATO membership ruled out in a signed text (permanent neutrality)"}),
-    "security_guarantees": ("the security guarantees it gives Ukraine", {
-        0: "binding collective-defence guarantee by the US and European states",
-        50: "non-binding assurances, consultations and continued arms supply",
-        100: "no guarantees and limits on Ukraine's armed forces"}),
-    "troops": ("its provision on foreign (Western) troops in Ukraine", {
-        0: "a Western reassurance force deployed in Ukraine",
-        50: "unarmed monitors or peacekeepers of states acceptable to both sides only",
-        100: "no Western military presence in Ukraine"}),
-    "sanctions": ("its provision on sanctions against Russia", {
-        0: "all sanctions stay; frozen Russian assets go to Ukraine",
-        50: "phased, partial relief tied to compliance",
-        100: "US and EU sanctions lifted; frozen assets returned to Russia"}),
-    "us_aid": ("its provision on US military aid to Ukraine", {
-        0: "US military aid continues or grows",
-        50: "US weapons only as sales paid by Europeans",
-        100: "all US military aid and intelligence sharing end"}),
-    "resources": ("the share of Ukraine's resource proceeds it (or a text signed with it) "
-                  "gives the US", {
-        0: "Ukraine keeps its resource revenue",
-        50: "a joint fund with shared proceeds reinvested in Ukraine",
-        100: "50% of resource proceeds to the US up to $500 billion"}),
-    "eu_membership": ("its provision on Ukraine's membership of the EU", {
-        0: "EU accession on a fixed timetable",
-        50: "accession talks continue without a date",
-        100: "EU membership ruled out"}),
-    "sequencing": ("the order of ceasefire and settlement it implements", {
-        0: "ceasefire first, then negotiations on the settlement",
-        50: "ceasefire and framework settlement agreed together",
-        100: "full settlement first, no ceasefire before it"}),
-    "accountability": ("its provision on accountability for the war", {
-        0: "special tribunal for the crime of aggression and Russian reparations",
-        50: "no tribunal; reconstruction paid partly from frozen Russian assets",
-        100: "general amnesty, no tribunal and no reparations"}),
+FLAGSHIP = "ukraine-2025"
+"""The bundled flagship scenario whose issues the questions map to."""
+
+# What the settlement's text says about each issue (the question's wording); the scale and its
+# anchors come from the flagship scenario itself, so questions and forecasts share one scale.
+_LABELS: dict[str, str] = {
+    "territory": "its provision on the territory Russia occupies",
+    "nato": "its provision on Ukraine's membership of NATO",
+    "security_guarantees": "the security guarantees it gives Ukraine, and who backs them",
+    "troops": "its provision on Western troops or peacekeepers in Ukraine",
+    "sanctions": "its provision on sanctions against Russia",
+    "us_aid": "its provision on US military aid to Ukraine and the US–Europe burden",
+    "resources": "the share of Ukraine's resource revenues it (or a text signed with it) "
+                 "gives the United States",
+    "eu_membership": "its provision on Ukraine's membership of the European Union",
+    "sequencing": "the order of ceasefire and settlement it implements",
+    "accountability": "its provision on accountability, reparations and frozen Russian assets",
 }
 
 
 def _issue_question(issue: str, label: str, anchors: Mapping[float, str], low: float,
                     high: float, deadline: str) -> Question:
-    points = "; ".join(f"{k:g} = {v}" for k, v in sorted(anchors.items()))
+    points = " · ".join(f"{k:g} = {v}" for k, v in sorted(anchors.items()))
     return Question(
         id=f"flagship.{issue}", kind="continuous", low=low, high=high, anchors=dict(anchors),
         deadline=deadline, maps_to=issue,
@@ -112,24 +85,28 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
     Two unconditional binary questions map to feasibility (``deal_feasible``: a
     comprehensive settlement in force and held for 30 days; ``ceasefire_feasible``: a
     general ceasefire in effect on ``ceasefire_by``); one conditional question per issue
-    (0–100, anchors of the issue); a conditional binary question whether the settlement's
-    signed text rules out NATO membership (``nato >= 75``); and an ordered question on the
-    territorial outcome. Given the flagship ``scenario``, each issue question takes that
-    issue's scale and anchors, so that forecasts and questions share one scale.
+    (its scale and anchors taken from the flagship ``scenario``, by default the bundled
+    ``ukraine-2025``); a conditional binary question whether the settlement's signed text
+    rules out NATO membership (``nato >= 75 %`` of the scale: neutrality by treaty or a ban);
+    and an ordered question on the territorial outcome.
     """
-    issue_defs: dict[str, tuple[str, Mapping[float, str], float, float]] = {
-        k: (label, anchors, 0.0, 100.0) for k, (label, anchors) in _ANCHORS.items()}
-    if scenario is not None:
-        errs = Collector(getattr(scenario, "id", "scenario"))
-        found = {i.id: i for i in scenario.issues}
-        for k in ISSUES:
-            if k not in found:
-                errs.add(None, "issues", k, f"the flagship issue {k!r} in the scenario")
-                continue
+    if scenario is None:
+        from accord.scenario import load
+
+        scenario = load(FLAGSHIP)
+    errs = Collector(getattr(scenario, "id", "scenario"))
+    found = {i.id: i for i in scenario.issues}
+    issue_defs: dict[str, tuple[str, Mapping[float, str], float, float]] = {}
+    for k in ISSUES:
+        if k not in found:
+            errs.add(None, "issues", k, f"the flagship issue {k!r} in the scenario")
+        elif len(found[k].anchors) < 2:
+            errs.add(None, f"issues.{k}.anchors", len(found[k].anchors),
+                     "two or more anchors (a reader resolves the question on them)")
+        else:
             i = found[k]
-            issue_defs[k] = (issue_defs[k][0], dict(i.anchors) or issue_defs[k][1],
-                             float(i.low), float(i.high))
-        errs.raise_if_any()
+            issue_defs[k] = (_LABELS[k], dict(i.anchors), float(i.low), float(i.high))
+    errs.raise_if_any()
 
     deal = Question(
         id="flagship.peace_agreement", kind="binary", deadline=deadline,
@@ -157,7 +134,7 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
                   "cities or energy infrastructure do. Partial truces (energy, Black Sea), "
                   "holiday truces and unilateral ceasefires do not count. " + _REPORTING))
     nato_label, nato_anchors, nato_low, nato_high = issue_defs["nato"]
-    nato_cut = nato_low + 0.75 * (nato_high - nato_low)
+    nato_cut = round(nato_low + 0.75 * (nato_high - nato_low), 9)
     nato_out = Question(
         id="flagship.nato_ruled_out", kind="binary", deadline=deadline, maps_to="nato",
         low=nato_low, high=nato_high, anchors=dict(nato_anchors), cuts=(nato_cut,),
@@ -177,25 +154,25 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
     territory_cat = Question(
         id="flagship.territory_category", kind="ordered", deadline=deadline,
         maps_to="territory", low=t_low, high=t_high, anchors=dict(t_anchors),
-        categories=("Ukraine regains territory beyond the line of contact",
-                    "freeze on the line of contact without recognition",
-                    "de facto acceptance of Russian control, no legal recognition",
-                    "legal recognition of Russian sovereignty over some occupied territory"),
-        cuts=(t_low + 0.4 * span, t_low + 0.6 * span, t_low + 0.8 * span),
+        categories=("Russia withdraws from territory it holds",
+                    "freeze on the line of contact",
+                    "Ukraine cedes territory it holds, without recognising Russian sovereignty",
+                    "Russian sovereignty over occupied territory recognised"),
+        cuts=tuple(round(t_low + f * span, 9) for f in (0.375, 0.575, 0.875)),
         condition=f"Annulled unless, by {deadline}, {_SIGNED}.",
         text=(f"If Russia and Ukraine sign a settlement by {deadline}, which of four ordered "
               "outcomes describes its territorial provision?"),
         criteria=(f"Conditional: annulled unless, by {deadline} 23:59 UTC, {_SIGNED}. The "
-                  "category is read from the signed text: 'regains' if Russia withdraws from "
-                  "any territory it holds on the day of signature (exchanges of small areas "
-                  "along the line count as a freeze); 'freeze' if the line of contact becomes "
-                  "a ceasefire or administrative line and the text states or keeps that "
-                  "neither side recognises the other's claims; 'de facto' if Ukraine commits "
-                  "not to regain the territory by force or Russian control is otherwise "
-                  "accepted without a recognition of sovereignty; 'legal recognition' if "
-                  "Ukraine, or the US on Ukraine's signature, recognises Russian sovereignty "
-                  "over any occupied territory, Crimea included. A model's forecast is binned "
-                  "on the territory scale at 40, 60 and 80 % of its span. " + _REPORTING))
+                  "category is read from the signed text, the first that applies: "
+                  "'recognised' if Ukraine, or the settlement Ukraine signs, recognises Russian "
+                  "sovereignty over any occupied territory, Crimea included; 'cedes' if "
+                  "Ukraine withdraws from or hands over any territory it controls on the day "
+                  "of signature (a land swap included); 'withdraws' if Russia withdraws from "
+                  "territory it holds beyond exchanges of small areas along the line; "
+                  "otherwise 'freeze' (the line of contact becomes the ceasefire or "
+                  "administrative line). A model's forecast on the territory scale is binned "
+                  "at 37.5, 57.5 and 87.5 % of its span (between the flagship's anchors). "
+                  + _REPORTING))
     issue_qs = [_issue_question(k, *issue_defs[k], deadline=deadline) for k in ISSUES]
     return [deal, ceasefire, *issue_qs, nato_out, territory_cat]
 
@@ -260,3 +237,22 @@ def _normalised(q: Question) -> Question:
                     anchors={float(k): v for k, v in dict(q.anchors).items()},
                     categories=tuple(q.categories), cuts=tuple(float(c) for c in q.cuts),
                     maps_to=q.maps_to, condition=q.condition)
+
+
+def samples_from_forecast(forecast: Any, view: str | None = None
+                          ) -> dict[str, dict[str, np.ndarray]]:
+    """``{model: {issue: samples}}`` from an ensemble forecast, for :func:`seed_ledger`.
+
+    ``forecast`` is what :func:`accord.analysis.ensemble.forecast` returns (its ``samples``
+    map a model to ``[view, draw, issue]`` final forecasts). ``view``: which view's draws to
+    record; by default the last (the most recent dated view, or the base scenario).
+    """
+    views = list(forecast.views)
+    chosen = views[-1] if view is None else view
+    if chosen not in views:
+        raise Collector("forecast").fail(None, "view", view, f"one of {', '.join(views)}")
+    k = views.index(chosen)
+    issues = list(forecast.scenario.issue_ids)
+    return {model: {iss: np.asarray(arr[k, :, j], dtype=float) for j, iss in enumerate(issues)}
+            for model, arr in forecast.samples.items()}
+

@@ -35,7 +35,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from accord.errors import Collector, ScenarioError
+from accord.errors import Collector
 
 KINDS = ("continuous", "binary", "ordered")
 """Question kinds: a value on a scale [low, high]; yes/no; one of K ordered categories."""
@@ -201,11 +201,17 @@ def row_hash(table: str, columns: Mapping[str, Any]) -> str:
 
 
 def accord_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """``accord.__version__``, else the installed distribution's version."""
     try:
-        return version("accord")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "unknown"
+        from accord import __version__
+
+        return str(__version__)
+    except ImportError:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version("accord")
+        except PackageNotFoundError:  # pragma: no cover - a bare checkout
+            return "unknown"
 
 
 def _connect(db: str | Path, create: bool) -> sqlite3.Connection:

@@ -69,7 +69,7 @@ LI = 9
 # ---------------------------------------------------------------------------------------
 # one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _outcome_with(e, mover, other, pos, x, cs, N, W, Gv, Gset, Gcorr):
     """Outcome on issue e as a candidate sees it: round-start positions, the candidate's
     private updates (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
@@ -82,7 +82,7 @@ def _outcome_with(e, mover, other, pos, x, cs, N, W, Gv, Gset, Gcorr):
     return num / W[e]
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _move_ok(k, role, move, pos, cf, cint):
     """decide's is_move_valid on the move history (frozen entries + this move)."""
     if abs(move) > 100.0 or abs(move) <= MIN_MOVE:
@@ -120,10 +120,6 @@ def _check_nbs(k, role, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     d1 = target - nbs1
     if abs(d0) < TOL:
         d0 = 0.0
-        if opt[1] > 1.0 and abs(d1) >= TOL:
-            # decide: the outcome sits on the partner's position up to Decimal noise,
-            # whose sign decides whether the move is cut to nothing
-            d0 = -d1 if np.random.random() < 0.5 else d1
     if abs(d1) < TOL:
         d1 = 0.0
     if not ((d0 > 0.0 and d1 < 0.0) or (d0 < 0.0 and d1 > 0.0)):
@@ -489,7 +485,7 @@ def _gather(gain, idx):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _before2(ga, gb, pa, pb):
     if ga > gb + GAIN_TOL:
         return True
@@ -610,17 +606,6 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
             pending = False
             if m == 0:
                 break
-        if random_ties and opt[1] != 0.0:
-            # decide orders exact ties by Decimal noise: model that order as random
-            g = 1
-            while start + g < m and abs(gain[lst[start]] - gain[lst[start + g]]) <= GAIN_TOL:
-                g += 1
-            if g > 2:
-                for t in range(2):
-                    r = t + int(np.random.random() * (g - t))
-                    tmp = lst[start + t]
-                    lst[start + t] = lst[start + r]
-                    lst[start + r] = tmp
         real = lst[start]
         start += 1
         tie = 0
@@ -794,8 +779,7 @@ def _denormalise(v, lo, hi):
 
 
 def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
-                 random_ties: bool = False, noise: bool = False,
-                 power: np.ndarray | None = None,
+                 random_ties: bool = False, power: np.ndarray | None = None,
                  record: bool = True) -> Outcome:
     """Run the exchange model on a batch of draws.
 
@@ -826,7 +810,7 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
         log_f = np.zeros((cap, LF))
         log_i = np.zeros((cap, LI), np.int64)
         pref, vote, nex, nlog, status = _run_batch(x0, s, c, pres, int(rounds),
-                                                   np.array([float(p), float(noise)]),
+                                                   np.array([float(p)]),
                                                    bool(random_ties), seeds, log_f, log_i,
                                                    bool(record))
         if status == 0:

@@ -42,6 +42,8 @@ a lane with all actors at one position is a fixed point.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -234,8 +236,9 @@ def _mid_counts(x: np.ndarray) -> np.ndarray:
     """``cnt[l, i, j]`` = number of actors strictly left of the midpoint of x_i and x_j."""
     L, a = x.shape
     mid = (x[:, :, None] + x[:, None, :]) * 0.5
-    if a <= 24:  # direct count: a^3 small comparisons beat a binary search
-        return (x[:, None, None, :] < mid[..., None]).sum(-1, dtype=np.intp)
+    if a <= 24:  # direct count: a^3 byte comparisons beat a binary search
+        left = (x[:, None, None, :] < mid[..., None]).view(np.uint8)
+        return np.add.reduce(left, axis=-1, dtype=np.uint8).astype(np.intp)
     # one batched binary search: complex numbers sort lexicographically, so ``lane + 1j*x``
     # keeps the lanes apart exactly
     lane = np.arange(L, dtype=float)
@@ -255,36 +258,40 @@ class _Geometry:
         self.diff = np.abs(x[:, :, None] - x[:, None, :])
         self.d = self.diff / rg[:, None, None]
         self.same = self.diff == 0
-        self.order = np.argsort(x, axis=1, kind="stable")
+        self.lower = x[:, :, None] < x[:, None, :]
+        order = np.argsort(x, axis=1, kind="stable")
+        self.order = order
+        lane = np.arange(L)[:, None, None]
+        # flat indices into [L, a, a] arrays: row b, voters in position order
+        self.perm = (lane * (a * a) + np.arange(a)[None, :, None] * a + order[:, None, :]).ravel()
+        # voters preferring i lie left of the midpoint when x_i < x_j (a prefix of the sorted
+        # voters) and right of it otherwise (the complement): prefix sums, column cnt
         cnt = _mid_counts(x)
-        # voters preferring i lie left of the midpoint when x_i < x_j (a prefix of the
-        # sorted voters), right of it otherwise (a suffix): column ``cnt`` of the prefix
-        # sums or column ``a + 1 + cnt`` of the suffix sums, stored side by side
-        row = np.where(x[:, :, None] < x[:, None, :], cnt, cnt + (a + 1))
-        width = 2 * (a + 1)
-        base = np.arange(a)[None, :, None] * width
-        self.idx_i = (row + base).reshape(L, -1)                       # c2[l, i, row_ij]
-        self.idx_j = (row + base.transpose(0, 2, 1)).reshape(L, -1)    # c2[l, j, row_ij]
+        width = a + 1
+        base = lane * (a * width) + cnt
+        self.idx_i = (base + np.arange(a)[None, :, None] * width).ravel()   # c[l, i, cnt_ij]
+        self.idx_j = (base + np.arange(a)[None, None, :] * width).ravel()   # c[l, j, cnt_ij]
 
 
 def _support(ut: np.ndarray, w: np.ndarray, g: _Geometry) -> np.ndarray:
     """``pos[l, i, j]`` = sum over voters k closer to x_i than to x_j of w_k (u_kj - u_ki).
 
     ``ut[l, b, k]`` is voter k's (transformed) distance to actor b; it grows with
-    |x_k - x_b|, so the voters preferring i are a prefix or suffix of the voters sorted by
-    position. Prefix/suffix sums make this O(a^2 log a) per lane instead of O(a^3).
+    |x_k - x_b|, so the voters preferring i are a prefix (x_i < x_j) or suffix of the voters
+    sorted by position. Prefix sums make this O(a^2 log a) per lane instead of O(a^3).
     """
     L, a, _ = ut.shape
-    ws = np.take_along_axis(w, g.order, axis=1)
-    wu = np.take_along_axis(ut, np.broadcast_to(g.order[:, None, :], ut.shape), axis=2)
-    wu *= ws[:, None, :]
-    c2 = np.zeros((L, a, 2 * (a + 1)))
-    np.cumsum(wu, axis=2, out=c2[:, :, 1:a + 1])
-    np.cumsum(wu[:, :, ::-1], axis=2, out=c2[:, :, 2 * a:a:-1])
-    flat = c2.reshape(L, -1)
-    pos = np.take_along_axis(flat, g.idx_j, 1)
-    pos -= np.take_along_axis(flat, g.idx_i, 1)
-    pos = pos.reshape(L, a, a)
+    wu = np.take(ut.ravel(), g.perm).reshape(L, a, a)
+    wu *= np.take_along_axis(w, g.order, axis=1)[:, None, :]
+    c = np.zeros((L, a, a + 1))
+    np.cumsum(wu, axis=2, out=c[:, :, 1:])
+    flat = c.ravel()
+    pos = np.take(flat, g.idx_j).reshape(L, a, a)
+    pos -= np.take(flat, g.idx_i).reshape(L, a, a)
+    total = c[:, :, a]
+    suffix = total[:, None, :] - total[:, :, None]
+    suffix -= pos
+    pos = np.where(g.lower, pos, suffix)
     pos[g.same] = 0.0
     np.maximum(pos, 0.0, out=pos)
     return pos
@@ -469,31 +476,29 @@ def _choose(x, g: _Geometry, A, B, contest, cfg: Config):
             kind[(a_ < 0) & (np.abs(a_) > b_)] = _CAP
         kind[~has] = _NONE
     else:
+        # class of each offer (1 conflict, 2 compromise, 3 capitulation, 4 none); the best
+        # class wins, then the smallest key within it (first on ties, like Python's min)
+        cls = np.full(A.shape, 4, dtype=np.int8)
         lose = contest & (B > 0) & (A < 0)
+        if cfg.capitulation:
+            cls[lose & (B < absA)] = 3
         comp = lose & (B > absA)
+        cls[comp] = 2
+        if cfg.conflict == "full":
+            cls[contest & (B > A) & (A > 0)] = 1
+        best = cls.min(axis=2)
         if cfg.offer_choice == "scholz_code":
             absB = np.abs(B)
-            key = absA * x[:, :, None]
-            key += absB * x[:, None, :]
-            key /= absA + absB
+            with np.errstate(divide="ignore", invalid="ignore"):
+                key = absA * x[:, :, None]
+                key += absB * x[:, None, :]
+                key /= absA + absB
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 key = g.diff * np.abs(A / B)
-        j = _first_min(key, comp)
-        any_comp = comp.any(2)
-        kind = np.where(any_comp, _COMP, _NONE)
-        if cfg.capitulation:
-            cap = lose & (B < absA)
-            any_cap = cap.any(2) & ~any_comp
-            if any_cap.any():
-                j = np.where(any_cap, _first_min(g.diff, cap), j)
-                kind[any_cap] = _CAP
-        if cfg.conflict == "full":
-            conf = contest & (B > A) & (A > 0)
-            any_conf = conf.any(2)
-            if any_conf.any():
-                j = np.where(any_conf, _first_min(g.diff, conf), j)
-                kind[any_conf] = _CONF
+        key = np.where(comp, key, g.diff)
+        j = _first_min(key, cls == best[:, :, None])
+        kind = np.where(best < 4, best, _NONE)
         a_, b_ = A[rows, cols, j], B[rows, cols, j]
     xj = x[rows, j]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -545,6 +550,7 @@ def _lanes(inputs: Inputs, cfg: Config):
     return x, cap, np.where(pres, sal, 0.0), pres, rg
 
 
+_THREADS = min(4, os.cpu_count() or 1)
 _REASONS = ("max_rounds", "converged", "cycle", "tolerance", "degenerate")
 
 
@@ -618,12 +624,19 @@ def _run(inputs: Inputs, *, rounds: int, rng: np.random.Generator | None = None,
     L = d * n_i
     keep = np.arange(min(n_i, L))  # draw 0's lanes
     # memory-bounded blocks of lanes (a block is many draws, never one by one)
-    block = max(1, int(4e6 // max(1, a * a)))
-    parts = []
-    for b0 in range(0, L, block):
+    block = max(1, int(65536 // max(1, a * a)))
+    def job(b0):
         sl = slice(b0, min(L, b0 + block))
         kb = keep[(keep >= sl.start) & (keep < sl.stop)] - sl.start
-        parts.append(_simulate(x0[sl], c[sl], s[sl], pres[sl], rg[sl], cfg, rounds, kb))
+        return _simulate(x0[sl], c[sl], s[sl], pres[sl], rg[sl], cfg, rounds, kb)
+
+    starts = range(0, max(L, 1), block)
+    if len(starts) > 1 and _THREADS > 1:
+        # blocks are independent, so threads (numpy releases the GIL) give identical bytes
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            parts = list(pool.map(job, starts))
+    else:
+        parts = [job(b0) for b0 in starts]
     X = np.concatenate([p[0] for p in parts])
     RISK = np.concatenate([p[1] for p in parts])
     reason = np.concatenate([p[2] for p in parts])

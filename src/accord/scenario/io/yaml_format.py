@@ -1,7 +1,7 @@
 """accord YAML: the format people write (comments, quotes, anchors, views).
 
-Parsed with ruamel.yaml's round-trip loader so that every node knows its line and a scenario
-can be written back with its comments; the structure is validated by pydantic models
+Parsed with libyaml (fast, with the line of every node); written back through ruamel.yaml's
+round-trip dumper so that comments survive. The structure is validated by pydantic models
 (``extra="forbid"``, so a typo is an error, not a silently ignored key) and each pydantic
 error is located by walking the parsed document along the error's path. The schema is
 described in ``docs/scenario-format.md``.
@@ -13,13 +13,14 @@ import datetime as _dt
 import hashlib
 import io
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ...errors import MISSING, Collector, ScenarioError
 from ..model import Actor, Evidence, Issue, Quantity, Source, Stance, View
@@ -156,51 +157,78 @@ def _yaml() -> YAML:
     return y
 
 
-def line_of(doc: Any, path: tuple) -> int | None:
-    """1-based line of the deepest node reachable along ``path`` in a ruamel document."""
-    line = None
-    node = doc
-    for key in path:
-        if isinstance(node, CommentedMap):
-            match = _find_key(node, key)
-            if match is MISSING:
-                break
-            try:
-                line = node.lc.key(match)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
-            node = node[match]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            try:
-                line = node.lc.item(key)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
-            node = node[key]
-        else:
-            break
-    if line is None and hasattr(doc, "lc"):
-        line = doc.lc.line + 1
-    return line
+class Doc:
+    """A parsed YAML file: its plain data and the 1-based line of every key and item path.
+
+    Parsed with libyaml (PyYAML's C parser) because ruamel's pure-Python scanner needs
+    ~40 s for a 500 × 50 scenario; ruamel is used only to write a file back with its
+    comments (:func:`ruamel_document`).
+    """
+
+    def __init__(self, data: Any, lines: dict[tuple, int], text: str):
+        self.data, self.lines, self.text = data, lines, text
 
 
-def _find_key(node: CommentedMap, key: Any) -> Any:
+MAX_NODES = 2_000_000
+
+
+def _walk(node: Any, path: tuple, lines: dict, out: Collector, budget: list[int],
+          stack: set) -> None:
+    budget[0] += 1
+    if budget[0] > MAX_NODES:
+        raise out.fail(node.start_mark.line + 1, "yaml", f"more than {MAX_NODES} nodes "
+                       "(aliases expanding?)", "a scenario of reasonable size")
+    if id(node) in stack:
+        raise out.fail(node.start_mark.line + 1, "yaml", "a recursive alias",
+                       "a tree without self-references")
+    if isinstance(node, yaml.MappingNode):
+        stack.add(id(node))
+        seen: dict[str, int] = {}
+        for knode, vnode in node.value:
+            key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else f"<{knode.tag}>"
+            line = knode.start_mark.line + 1
+            if key in seen and key != "<<":
+                out.add(line, ".".join(map(str, path + (key,))), key,
+                        f"each key once in a mapping (also on line {seen[key]})")
+            seen.setdefault(key, line)
+            lines.setdefault(path + (key,), line)
+            _walk(vnode, path + (key,), lines, out, budget, stack)
+        stack.discard(id(node))
+    elif isinstance(node, yaml.SequenceNode):
+        stack.add(id(node))
+        for k, item in enumerate(node.value):
+            lines.setdefault(path + (str(k),), item.start_mark.line + 1)
+            _walk(item, path + (str(k),), lines, out, budget, stack)
+        stack.discard(id(node))
+
+
+def line_of(doc: Doc, path: tuple) -> int | None:
+    """1-based line of the deepest key or item reachable along ``path``."""
+    key = tuple(_key_str(x) for x in path)
+    for k in range(len(key), 0, -1):
+        line = doc.lines.get(key[:k])
+        if line is not None:
+            return line
+    return 1
+
+
+def _key_str(x: Any) -> str:
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _find_key(node: dict, key: Any) -> Any:
     if key in node:
         return key
     for k in node:
         if str(k) == str(key):
             return k
-    try:
-        f = float(key)
-        for k in node:
-            if isinstance(k, (int, float)) and float(k) == f:
-                return k
-    except (TypeError, ValueError):
-        pass
     return MISSING
 
 
-def _get(doc: Any, path: tuple) -> Any:
-    node = doc
+def _get(doc: Doc, path: tuple) -> Any:
+    node = doc.data
     for key in path:
         if isinstance(node, dict):
             k = _find_key(node, key)
@@ -214,47 +242,65 @@ def _get(doc: Any, path: tuple) -> Any:
     return node
 
 
-def _plain(node: Any) -> Any:
-    """ruamel nodes to plain Python for pydantic (keys kept as parsed)."""
-    if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
-
-
-def _parse(text: Text, out: Collector) -> Any:
+def _parse(text: Text, out: Collector) -> Doc:
+    loader = yaml.CSafeLoader(text.text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text.text)
     try:
-        doc = _yaml().load(text.text)
-    except MarkedYAMLError as exc:
+        node = loader.get_single_node()
+        if node is None:
+            raise out.fail(1, "document", "nothing", "a mapping with scenario:, issues:, actors:")
+        lines: dict[tuple, int] = {}
+        _walk(node, (), lines, out, [0], set())
+        out.raise_if_any()
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         col = mark.column + 1 if mark is not None else None
         raise out.fail(line, "yaml", (exc.problem or str(exc)).strip(), "valid YAML",
                        column=col) from None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise out.fail(None, "yaml", str(exc)[:120], "valid YAML") from None
-    if not isinstance(doc, CommentedMap):
-        raise out.fail(1, "document", type(doc).__name__, "a mapping with scenario:, issues:, actors:")
-    return doc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise out.fail(1, "document", type(data).__name__,
+                       "a mapping with scenario:, issues:, actors:")
+    return Doc(data, lines, text.text)
+
+
+def ruamel_document(text: str) -> Any:
+    """The round-trip (comment-keeping) document of a YAML text, for writing it back."""
+    return _yaml().load(text)
+
+
+class _Documents(Mapping):
+    """File name -> ruamel document, parsed on first access (writing is rare, reading common)."""
+
+    def __init__(self, texts: dict[str, str]):
+        self._texts, self._docs = texts, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._docs:
+            self._docs[name] = ruamel_document(self._texts[name])
+        return self._docs[name]
+
+    def __iter__(self):
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def text(self, name: str) -> str:
+        return self._texts[name]
 
 
 def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = ()) -> Any:
     try:
-        return model.model_validate(_plain(doc))
+        return model.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and
-                                                        x.startswith(("function-", "[")))
-                        )
+                                                        x.startswith(("function-", "["))))
             value = _get(doc, loc)
             if err["type"] == "missing":
                 value = MISSING
@@ -376,7 +422,7 @@ def _read(path: Path) -> Any:
             continue
         vm = _validate(ViewM, vdoc, vout)
         if vm is not None and vm.view is None:
-            vout.add(line_of(vdoc, ()), "view", MISSING, "the view's id (view: ...)")
+            vout.add(1, "view", MISSING, "the view's id (view: ...)")
         out.extend(ScenarioError(vout.problems, vout.dropped)) if vout else None
         parsed_views.append((vtext, vdoc, vm))
     out.raise_if_any()
@@ -438,8 +484,8 @@ def _read(path: Path) -> Any:
         corpus = str((Path(p).parent / model.corpus).resolve())
     sha = digest.hexdigest() if view_files else text.sha256
     text = Text(text.path, text.text, sha, text.notes)
-    documents = {main.name: doc, **{f"views/{t.path and Path(t.path).name}": d
-                                    for t, d, _ in parsed_views}}
+    documents = _Documents({main.name: doc.text,
+                            **{f"views/{Path(t.path).name}": d.text for t, d, _ in parsed_views}})
     sc = finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
                 actors=actors, issues=issues, stances=stances, sources=sources, views=views,
                 as_of=model.as_of, description=model.description, document=documents)
@@ -468,7 +514,7 @@ def dumps(scenario) -> str:
     read, comments included; others are built from the data."""
     y = _yaml()
     docs = scenario.document
-    if isinstance(docs, dict) and len(docs) == 1:
+    if isinstance(docs, Mapping) and len(docs) == 1:
         buf = io.StringIO()
         y.dump(next(iter(docs.values())), buf)
         return buf.getvalue()
