@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accord import ledger
 from accord.errors import ScenarioError
@@ -46,7 +50,7 @@ WRITER = textwrap.dedent("""
     db, start = sys.argv[1], int(sys.argv[2])
     k = start
     while True:
-        samples = np.random.default_rng(k).uniform(0, 100, 20000)
+        samples = np.random.default_rng(k).uniform(0, 100, 8000)
         ledger.add_forecast(db, "q.cont", model="writer", samples=samples, seed=k)
         print(k, flush=True)
         k += 1
@@ -54,7 +58,7 @@ WRITER = textwrap.dedent("""
 
 
 def _expected_samples(k: int) -> np.ndarray:
-    return np.random.default_rng(k).uniform(0, 100, 20000)
+    return np.random.default_rng(k).uniform(0, 100, 8000)
 
 
 def test_a_writer_killed_mid_write_leaves_every_committed_forecast_intact(tmp_path):
@@ -63,7 +67,7 @@ def test_a_writer_killed_mid_write_leaves_every_committed_forecast_intact(tmp_pa
     committed: list[int] = []
     start = 0
     # three kills, each at a different moment of the next write (encoding, inserting, committing)
-    for stop_after, delay in ((7, 0.0), (23, 0.011), (41, 0.023)):
+    for stop_after, delay in ((5, 0.0), (11, 0.004), (17, 0.009)):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(start)],
                                 stdout=subprocess.PIPE, text=True, env=env)
         seen = []
@@ -89,6 +93,23 @@ def test_a_writer_killed_mid_write_leaves_every_committed_forecast_intact(tmp_pa
     # and the ledger takes further writes
     ledger.add_forecast(db, "q.cont", model="after", samples=[1.0, 2.0])
     assert ledger.verify(db).ok
+
+
+def test_concurrent_writers_interleave_into_one_valid_chain(tmp_path):
+    db = _db(tmp_path, CONT)
+
+    def write(name: str) -> None:
+        for k in range(15):
+            ledger.add_forecast(db, "q.cont", model=name, samples=[float(k)])
+
+    threads = [threading.Thread(target=write, args=(f"w{j}",)) for j in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report = ledger.verify(db)
+    assert report.ok, str(report)
+    assert report.rows["forecasts"] == 45 and report.head_seq == 46
 
 
 # ------------------------------------------------------------------ tamper evidence
@@ -130,6 +151,44 @@ def test_a_hand_edited_row_fails_verify_and_is_named(tmp_path):
     assert any("forecasts_no_update missing" in p.what for p in report.problems)
     # nothing else is blamed: the other rows still verify
     assert {(p.table, p.row) for p in report.problems} == {("forecasts", 3), ("forecasts", None)}
+
+
+_EDITABLE = {"questions": ["text", "criteria", "low", "deadline", "anchors"],
+             "forecasts": ["model", "seed", "samples", "probabilities", "params", "created"],
+             "resolutions": ["outcome", "note", "resolved"]}
+_ROWS = {"questions": 2, "forecasts": 5, "resolutions": 1}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_edited_cell_is_found_in_its_own_row(tmp_path_factory, data):
+    template = tmp_path_factory.getbasetemp() / "template.db"
+    if not template.exists():
+        _filled(template.parent)
+        (template.parent / "ledger.db").rename(template)
+        for suffix in ("-wal", "-shm"):
+            (template.parent / f"ledger.db{suffix}").unlink(missing_ok=True)
+    table = data.draw(st.sampled_from(sorted(_EDITABLE)))
+    column = data.draw(st.sampled_from(_EDITABLE[table]))
+    row = data.draw(st.integers(1, _ROWS[table]))
+    db = tmp_path_factory.mktemp("edit") / "ledger.db"
+    shutil.copyfile(template, db)
+    con = sqlite3.connect(db)
+    old = con.execute(f"SELECT {column} FROM {table} WHERE row=?", (row,)).fetchone()[0]
+    if column in ("low", "seed", "outcome"):
+        new = data.draw(st.integers(1, 5).map(lambda d: (old or 0) + d))
+    else:
+        text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                       min_size=1, max_size=12)
+        new = data.draw(text.filter(lambda t: t != old))
+    con.execute(f"DROP TRIGGER {table}_no_update")
+    con.execute(f"UPDATE {table} SET {column}=? WHERE row=?", (new, row))
+    con.commit()
+    con.close()
+    report = ledger.verify(db)
+    edited = [(p.table, p.row) for p in report.problems if "content edited" in p.what]
+    assert edited == [(table, row)]
 
 
 def test_a_row_rewritten_with_a_fresh_hash_breaks_the_chain_at_the_next_row(tmp_path):
@@ -289,6 +348,18 @@ def test_the_flagship_questions_cover_every_issue_and_both_feasibilities():
         if q.kind == "continuous":
             assert (q.low, q.high) == (0.0, 100.0) and len(q.anchors) >= 3
             assert q.condition and "annulled" in q.criteria.lower()
+
+
+def test_the_flagship_questions_resolve_on_the_flagship_scenarios_own_scales():
+    from accord.scenario import load
+
+    flagship = {i.id: i for i in load("ukraine-2025").issues}
+    for q in ledger.seed_questions():
+        if q.maps_to in flagship:
+            issue = flagship[q.maps_to]
+            assert q.anchors == dict(issue.anchors) and (q.low, q.high) == (issue.low, issue.high)
+    nato = next(q for q in ledger.seed_questions() if q.id == "flagship.nato_ruled_out")
+    assert "neutral" in dict(flagship["nato"].anchors)[nato.cuts[0]]  # the cut is an anchor
 
 
 def test_the_flagship_questions_take_the_scenarios_anchors():

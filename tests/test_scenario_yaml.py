@@ -143,3 +143,22 @@ def test_the_bundled_example_loads_by_name():
     sc = accord.load("eu-emissions")
     assert len(sc.actors) == 10 and sc.issues[0].low == 4 and sc.issues[0].high == 10
     assert sc.issue("emissions").nearest_anchor(8.9) .startswith("10")
+
+
+def test_a_view_can_state_its_own_status_quo(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE.replace("  late:\n    source: s2\n", "  late:\n    source: s2\n    issues:\n"
+                              "      x: {status_quo: {value: 2, range: [1, 3], judgement: then}}\n"))
+    sc = io.read(p)
+    assert sc.issue("x").status_quo == 5.0
+    late = sc.view("late")
+    assert late.issue("x").status_quo == 2.0 and late.status_quo[0] == 2.0
+    assert late.issue("x").status_quo_quantity.evidence[0].judgement == "then"
+    again = tmp_path / "again.yaml"
+    io.write(sc, again)
+    assert io.read(again).view("late").issue("x").status_quo == 2.0
+    p.write_text(BASE.replace("  late:\n    source: s2\n", "  late:\n    source: s2\n    issues:\n"
+                              "      x: {status_quo: 12}\n"))
+    with pytest.raises(accord.ScenarioError) as info:
+        io.read(p)
+    assert info.value.problems[0].line == 44 and "status_quo" in info.value.problems[0].field

@@ -194,7 +194,13 @@ def test_permuting_actors_permutes_the_trajectory(sc, rnd):
     b = simulate(pos[perm][None] / 100, sal[perm][None], cap[perm][None], rounds=6)
     assert a["rounds_run"][0] == b["rounds_run"][0]
     np.testing.assert_allclose(b["positions"][0], a["positions"][0][:, perm], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(b["prob"][0], a["prob"][0][:, perm], rtol=0, atol=1e-9)
+    # KTAB merges positions closer than 1e-3 greedily in actor order (not transitively), so
+    # the probabilities are order-free only where no two distinct positions are that close
+    for t in range(int(a["rounds_run"][0]) + 1):
+        x = a["positions"][0, t]
+        gap = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        if np.all((gap < 1e-12) | (gap > 2e-3)):
+            np.testing.assert_allclose(b["prob"][0, t], a["prob"][0, t][perm], rtol=0, atol=1e-9)
 
 
 @PROPS

@@ -82,14 +82,35 @@ def _resolved(scenario: Scenario, view: str) -> Scenario:
     return scenario if view == BASE else scenario.view(view)
 
 
-def view_inputs(scenario: Scenario, draws: int, seed: int | None) -> tuple[list[str], Inputs, int]:
-    """Every view's draws stacked into one batch ``[views · draws]``; returns (views, inputs, d)."""
+def _view_batches(scenario: Scenario, draws: int, seed: int | None):
     views = _view_list(scenario)
     resolved = [_resolved(scenario, v) for v in views]
     d = draws if any(uncertain(s) for s in resolved) else 1
     seqs = np.random.SeedSequence(seed).spawn(len(views))
-    batches = [sample(s, d, np.random.default_rng(q)) for s, q in zip(resolved, seqs)]
+    return views, [sample(s, d, np.random.default_rng(q)) for s, q in zip(resolved, seqs)], d
+
+
+def view_inputs(scenario: Scenario, draws: int, seed: int | None) -> tuple[list[str], Inputs, int]:
+    """Every view's draws stacked into one batch ``[views · draws]``; returns (views, inputs, d).
+
+    The stacked batch carries the first view's status quo and veto flags; use
+    :func:`view_groups` where views may differ in those.
+    """
+    views, batches, d = _view_batches(scenario, draws, seed)
     return views, stack(batches), d
+
+
+def view_groups(scenario: Scenario, draws: int, seed: int | None):
+    """Views that share status quo and vetoes, stacked: ``[(view indices, Inputs)], views, d``.
+
+    Same draws as :func:`view_inputs`. Most scenarios give one group, so each model runs once.
+    """
+    views, batches, d = _view_batches(scenario, draws, seed)
+    groups: dict[tuple, list[int]] = {}
+    for k, b in enumerate(batches):
+        key = (tuple(np.nan_to_num(b.status_quo, nan=-np.inf).tolist()), tuple(b.veto.tolist()))
+        groups.setdefault(key, []).append(k)
+    return [(idx, stack([batches[k] for k in idx])) for idx in groups.values()], views, d
 
 
 def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int = 10_000,
@@ -97,23 +118,25 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
              progress: Callable[[str], None] | None = None) -> Forecast:
     """Forecast every issue under every model and view, with intervals and the ensemble."""
     names = list(models) if models is not None else list(_models.available())
-    views, inputs, d = view_inputs(scenario, draws, seed)
-    n_views = len(views)
+    groups, views, d = view_groups(scenario, draws, seed)
     samples: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     notes: list[str] = []
     for name in names:
         spec = _models.get(name)
         k = d if not spec.dynamic else min(d, dynamic_draws)
-        sub = inputs if k == d else _take(inputs, n_views, d, k)
         if progress:
             progress(name)
+        result = np.full((len(views), k, len(scenario.issues)), np.nan)
         try:
-            outcome, _ = _models.run(name, sub, seed=seed)
+            for idx, inputs in groups:
+                sub = inputs if k == d else _take(inputs, len(idx), d, k)
+                outcome, _ = _models.run(name, sub, seed=seed)
+                result[idx] = outcome.final.reshape(len(idx), k, -1)
         except ValueError as exc:
             skipped[name] = str(exc)
             continue
-        samples[name] = outcome.final.reshape(n_views, k, -1)
+        samples[name] = result
         if k < d:
             notes.append(f"{name}: {k} draws per view (dynamic model; --dynamic-draws)")
     summary = _summary(scenario, views, samples)

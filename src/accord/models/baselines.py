@@ -6,6 +6,8 @@ in one pass; an actor without a stance on an issue (NaN) takes no part in it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numba import njit
 
@@ -183,6 +185,28 @@ def nbs(inputs: Inputs, *, rounds: int = 1, rng=None, utility: str = "quadratic"
                    summary=summary, extra={"nbs_gain_possible": feasible[:, None, :]})
 
 
+def _memory_limit(draws: int, actors: int, issues: int) -> str | None:
+    """Refuse batches whose temporaries would not fit: about 16 arrays of d·a·i doubles."""
+    need = 16 * 8 * draws * actors * issues
+    budget = _available_memory() // 2
+    if need > budget:
+        return (f"{draws} draws × {actors} actors × {issues} issues needs about "
+                f"{need / 2**30:.1f} GiB for the baselines (limit {budget / 2**30:.1f} GiB, "
+                "half the free memory); use fewer draws or run in chunks (--backend dask)")
+    return None
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
 _ACHEN = ("Achen, C. H. (2006). Evaluating political decision-making models. In Thomson, "
           "Stokman, Achen & König (eds.), The European Union Decides, Cambridge UP, 264-298.")
 
@@ -216,3 +240,5 @@ SPECS = (
               doc=">>> import accord\n>>> out, _ = accord.models.run('nbs', accord.load('eu-emissions').inputs())\n"
               ">>> 4 <= float(out.final[0, 0]) <= 10\nTrue"),
 )
+
+SPECS = tuple(replace(spec, max_size=_memory_limit) for spec in SPECS)

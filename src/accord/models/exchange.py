@@ -69,7 +69,7 @@ LI = 9
 # ---------------------------------------------------------------------------------------
 # one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
 # ---------------------------------------------------------------------------------------
-@njit(cache=True, inline='always')
+@njit(cache=True)
 def _outcome_with(e, mover, other, pos, x, cs, N, W, Gv, Gset, Gcorr):
     """Outcome on issue e as a candidate sees it: round-start positions, the candidate's
     private updates (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
@@ -82,7 +82,7 @@ def _outcome_with(e, mover, other, pos, x, cs, N, W, Gv, Gset, Gcorr):
     return num / W[e]
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True)
 def _move_ok(k, role, move, pos, cf, cint):
     """decide's is_move_valid on the move history (frozen entries + this move)."""
     if abs(move) > 100.0 or abs(move) <= MIN_MOVE:
@@ -485,7 +485,7 @@ def _gather(gain, idx):
     return out
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True)
 def _before2(ga, gb, pa, pb):
     if ga > gb + GAIN_TOL:
         return True

@@ -497,7 +497,14 @@ def _choose(x, g: _Geometry, A, B, contest, cfg: Config):
             with np.errstate(divide="ignore", invalid="ignore"):
                 key = g.diff * np.abs(A / B)
         key = np.where(comp, key, g.diff)
-        j = _first_min(key, cls == best[:, :, None])
+        mask = cls == best[:, :, None]
+        if cfg.offer_choice == "least_move":
+            # Scholz's prose: among equally small moves concede to the proposer with the
+            # highest expected utility (order-free; the replications take input order)
+            least = np.where(mask, key, np.inf).min(axis=2, keepdims=True)
+            j = np.where(mask & (key == least), B, -np.inf).argmax(axis=2)
+        else:
+            j = _first_min(key, mask)
         kind = np.where(best < 4, best, _NONE)
         a_, b_ = A[rows, cols, j], B[rows, cols, j]
     xj = x[rows, j]

@@ -23,6 +23,7 @@ reports the actors in the summary, ``Reject`` refuses.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -668,6 +669,7 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
     alive = np.arange(d)
     d01 = np.zeros(d)
     t = 0
+    clock = [time.perf_counter()]
     while True:
         st = _State(x[alive], ideal[alive], sal[alive], cap[alive], prm)
         pr, _ = st.prevailing(cap[alive], prm)
@@ -696,6 +698,7 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
         rounds_run[alive] = t
         stop = (t >= t_max) | ((t >= _MIN_TURNS) & (ratio < _STOP_RATIO))
         reason[alive[stop & (ratio < _STOP_RATIO) & (t >= _MIN_TURNS)]] = "converged"
+        clock.append(time.perf_counter())
         if np.any(stop):
             done = alive[stop]
             st_done = _State(x[done], ideal[done], sal[done], cap[done], prm)
@@ -714,7 +717,7 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
             "target": tgt_h[:, :t + 1], "target_prob": tprob_h[:, :t + 1],
             "partner": part_h[:, :t + 1], "step_distance": step_h[:, :t + 1],
             "fractional_change": frac_h[:, :t + 1], "rounds_run": rounds_run,
-            "stop_reason": reason}
+            "stop_reason": reason, "turn_seconds": np.diff(clock)}
 
 
 def _chunked(x, sal, cap, rounds, rng, prm, chunk: int) -> dict[str, Any]:

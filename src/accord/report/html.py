@@ -358,7 +358,7 @@ def _relative(file: str | None, sc: Scenario) -> str:
 def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
     from ..scenario.validate import all_quantities
 
-    status, verified = None, {}
+    status, verified, ok = None, {}, False
     if not opts.check_evidence:
         status = opts.corpus_note or "corpus not read: quotes not verified"
     else:
@@ -374,6 +374,7 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
                           "quotes not verified")
             else:
                 status = report.summary()
+                ok = report.ok
             for r in report.verified.itertuples():
                 verified[(r.field, r.quote)] = f"{r.document}:{r.line}"
     rows = []
@@ -389,7 +390,7 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
                               "where": ""})
         rows.append({"field": fld, "value": f"{q.value:g}", "range": rng, "items": items,
                      "at": f"{_relative(q.file, sc)}:{q.line}" if q.line else _relative(q.file, sc)})
-    return {"status": status, "rows": rows,
+    return {"status": status, "ok": ok, "rows": rows,
             "n_quotes": sum(1 for r in rows for e in r["items"] if e["kind"] == "quote"),
             "n_verified": sum(1 for r in rows for e in r["items"] if e["where"]),
             "n_bare": sum(1 for r in rows if not r["items"])}
@@ -529,7 +530,6 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     return tpl.render(
         sc=sc, fc=fc, issues=issues, provenance=provenance, notes=fc.notes,
         plotly_js=Markup(get_plotlyjs()),
-        figs_markup=Markup,
         fig_disagreement=Markup(figs.html(dis)) if dis is not None else None,
         fig_timeline=Markup(figs.html(tl)) if tl is not None else None,
         disagreement=_frame_table(fc.disagreement[dis_cols], 25) if len(fc.disagreement) else None,

@@ -95,6 +95,8 @@ class Issue:
     anchors: tuple[tuple[float, str], ...] = ()
     status_quo: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    status_quo_quantity: Quantity | None = None
+    """The status quo with its range and evidence, where the file gives them."""
 
     def nearest_anchor(self, x: float) -> str | None:
         """The labelled point closest to x (ties to the lower one)."""
@@ -130,6 +132,8 @@ class View:
     takes no part in this issue)."""
     veto: Mapping[str, bool] = field(default_factory=dict)
     no_deal: Mapping[str, Quantity] = field(default_factory=dict)
+    status_quo: Mapping[str, Quantity] = field(default_factory=dict)
+    """Issue id -> the state of play as this analysis describes it (its date's status quo)."""
     file: str | None = None
     line: int | None = None
 
@@ -300,7 +304,11 @@ class Scenario:
                 stances.pop(key, None)
             else:
                 stances[key] = replace(st, inherited=False)
-        return replace(self, actors=actors, stances=stances, views={}, view_id=view_id,
+        issues = tuple(replace(x, status_quo=v.status_quo[x.id].value,
+                               status_quo_quantity=v.status_quo[x.id])
+                       if x.id in v.status_quo else x for x in self.issues)
+        return replace(self, actors=actors, issues=issues, stances=stances, views={},
+                       view_id=view_id,
                        as_of=v.date or self.as_of, document=None)
 
     def capability_inherited(self, view_id: str) -> dict[str, bool]:

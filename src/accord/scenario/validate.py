@@ -66,7 +66,10 @@ def check_scenario(sc: Scenario, out: Collector) -> None:
         if not (_finite(x.low) and _finite(x.high)) or not x.low < x.high:
             out.add(None, f"issues.{x.id}.scale", [x.low, x.high], "[low, high] with low < high")
             continue
-        if x.status_quo is not None and not (x.low <= x.status_quo <= x.high):
+        if x.status_quo_quantity is not None:
+            check_quantity(x.status_quo_quantity, f"issues.{x.id}.status_quo", x.low, x.high,
+                           f"a point on the scale [{x.low:g}, {x.high:g}]", out)
+        elif x.status_quo is not None and not (x.low <= x.status_quo <= x.high):
             out.add(None, f"issues.{x.id}.status_quo", x.status_quo,
                     f"a point on the scale [{x.low:g}, {x.high:g}]")
         for point, _label in x.anchors:
@@ -93,6 +96,11 @@ def check_scenario(sc: Scenario, out: Collector) -> None:
         for actor, q in v.no_deal.items():
             check_quantity(q, f"views.{v.id}.{actor}.no_deal", 0.0, 1.0,
                            "a no-deal utility in [0, 1]", out)
+        for issue, q in v.status_quo.items():
+            if issue in issues:
+                x = issues[issue]
+                check_quantity(q, f"views.{v.id}.issues.{issue}.status_quo", x.low, x.high,
+                               f"a point on the scale [{x.low:g}, {x.high:g}]", out)
     for q, field in _all_quantities(sc):
         for ev in q.evidence:
             if ev.source is not None and sc.sources and ev.source not in sc.sources:
@@ -104,6 +112,9 @@ def check_scenario(sc: Scenario, out: Collector) -> None:
 
 
 def _all_quantities(sc: Scenario):
+    for x in sc.issues:
+        if x.status_quo_quantity is not None:
+            yield x.status_quo_quantity, f"issues.{x.id}.status_quo"
     for a in sc.actors:
         yield a.capability, f"actors.{a.id}.capability"
         if a.no_deal is not None:
@@ -116,6 +127,8 @@ def _all_quantities(sc: Scenario):
             yield q, f"views.{v.id}.{actor}.capability"
         for actor, q in v.no_deal.items():
             yield q, f"views.{v.id}.{actor}.no_deal"
+        for issue, q in v.status_quo.items():
+            yield q, f"views.{v.id}.issues.{issue}.status_quo"
         for (actor, issue), st in v.stances.items():
             if st is not None:
                 yield st.position, f"views.{v.id}.{actor}.{issue}.position"

@@ -101,7 +101,7 @@ class IssueM(_M):
     unit: Optional[str] = None
     scale: Pair
     anchors: dict[Float, str] = {}
-    status_quo: Optional[Float] = None
+    status_quo: Optional[Number] = None
 
 
 class SourceM(_M):
@@ -126,12 +126,17 @@ class ViewActorM(_M):
     stances: dict[str, Optional[StanceM]] = {}
 
 
+class ViewIssueM(_M):
+    status_quo: Number
+
+
 class ViewM(_M):
     view: Optional[Annotated[str, Field(pattern=ID)]] = None
     source: Optional[str] = None
     date: Optional[_dt.date] = None
     title: Optional[str] = None
     description: Optional[str] = None
+    issues: dict[str, ViewIssueM] = {}
     actors: dict[str, ViewActorM] = {}
 
 
@@ -376,6 +381,14 @@ def _check_refs(out: Collector, doc: Any, path: str, actors: dict, issues: dict,
                         f"an issue id declared under issues ({', '.join(issues)})", file=path)
 
 
+def _check_view_issues(out: Collector, doc: Doc, path: str, issues: dict, vm: ViewM,
+                       prefix: tuple) -> None:
+    for iid in vm.issues:
+        if iid not in issues:
+            out.add(line_of(doc, prefix + (iid,)), ".".join(prefix + (iid,)), iid,
+                    f"an issue id declared under issues ({', '.join(issues)})", file=path)
+
+
 def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
     capability, veto, no_deal, stances = {}, {}, {}, {}
     for actor_id, va in m.actors.items():
@@ -389,8 +402,10 @@ def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
         for issue_id, sm in va.stances.items():
             stances[(actor_id, issue_id)] = (None if sm is None else
                                              b.stance(sm, base + ("stances", issue_id)))
+    status_quo = {iid: b.number(vi.status_quo, at + ("issues", iid, "status_quo"))
+                  for iid, vi in m.issues.items()}
     return View(view_id, m.source, m.date, m.title, capability, stances, veto, no_deal,
-                b.path, line_of(b.doc, at) if at else 1)
+                status_quo, b.path, line_of(b.doc, at) if at else 1)
 
 
 def _read(path: Path) -> Any:
@@ -436,16 +451,15 @@ def _read(path: Path) -> Any:
         if s.lines is not None and not (1 <= s.lines[0] <= s.lines[1]):
             out.add(line_of(doc, ("sources", sid, "lines")), f"sources.{sid}.lines",
                     list(s.lines), "[first, last] line numbers with 1 <= first <= last")
+    b = _Builder(p, doc)
     issues = []
     for iid, im in model.issues.items():
+        sq = None if im.status_quo is None else b.number(im.status_quo, ("issues", iid, "status_quo"))
         issues.append(Issue(iid, im.question, float(im.scale[0]), float(im.scale[1]),
                             tuple(sorted((float(k), v) for k, v in im.anchors.items())),
-                            None if im.status_quo is None else float(im.status_quo),
+                            None if sq is None else sq.value,
                             {k: v for k, v in (("description", im.description),
-                                               ("unit", im.unit)) if v}))
-        for field in ("scale", "status_quo", "anchors"):
-            pass
-    b = _Builder(p, doc)
+                                               ("unit", im.unit)) if v}, sq))
     actors, stances = [], {}
     for aid, am in model.actors.items():
         at = ("actors", aid)
@@ -464,6 +478,7 @@ def _read(path: Path) -> Any:
                         iid, f"an issue id declared under issues ({', '.join(model.issues)})")
     views = {}
     for vid, vm in model.views.items():
+        _check_view_issues(out, doc, p, model.issues, vm, ("views", vid, "issues"))
         views[vid] = _view(_Builder(p, doc, vm.source), vm, vid, ("views", vid))
         _check_refs(out, doc, p, model.actors, model.issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("views", vid, "actors"))
@@ -471,6 +486,7 @@ def _read(path: Path) -> Any:
         if vm.view in views:
             out.add(line_of(vdoc, ("view",)), "view", vm.view, "a view id used only once",
                     file=vtext.path)
+        _check_view_issues(out, vdoc, vtext.path, model.issues, vm, ("issues",))
         views[vm.view] = _view(_Builder(vtext.path, vdoc, vm.source), vm, vm.view, ())
         _check_refs(out, vdoc, vtext.path, model.actors, model.issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("actors",))
@@ -579,7 +595,9 @@ def to_document(sc) -> CommentedMap:
         im = CommentedMap(question=x.question, scale=[_clean(x.low), _clean(x.high)])
         if x.anchors:
             im["anchors"] = CommentedMap((_clean(k), v) for k, v in x.anchors)
-        if x.status_quo is not None:
+        if x.status_quo_quantity is not None:
+            im["status_quo"] = _num(x.status_quo_quantity)
+        elif x.status_quo is not None:
             im["status_quo"] = _clean(x.status_quo)
         doc["issues"][x.id] = im
     if sc.deals:
@@ -604,6 +622,9 @@ def to_document(sc) -> CommentedMap:
         for v in sc.views.values():
             vm = CommentedMap((k, val) for k, val in (("source", v.source), ("date", v.date),
                                                        ("title", v.title)) if val is not None)
+            if v.status_quo:
+                vm["issues"] = CommentedMap((iid, CommentedMap(status_quo=_num(q)))
+                                            for iid, q in v.status_quo.items())
             actors = CommentedMap()
             for a in sc.actors:
                 am = CommentedMap()

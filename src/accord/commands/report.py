@@ -1,0 +1,39 @@
+"""`accord report SCENARIO -o report.html`: the self-contained HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from ..cli import FORMAT_HELP, UsageProblem, _load, _model_list, handled, out
+
+    @app.command("report")
+    @handled
+    def report_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
+                   output: Path = typer.Option(..., "-o", "--output", help="The HTML file to write."),
+                   models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines', or all (default)."),
+                   draws: int = typer.Option(2_000, "--draws", min=1, help="Monte-Carlo draws per view."),
+                   dynamic_draws: int = typer.Option(100, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
+                   seed: int = typer.Option(0, "--seed", help="Seed of the Monte-Carlo draws."),
+                   corpus: Optional[Path] = typer.Option(None, "--corpus", help="Folder of the sources' files (default: the scenario's corpus:)."),
+                   date: Optional[str] = typer.Option(None, "--date", help="Date printed as 'generated' (default: $SOURCE_DATE_EPOCH, else today)."),
+                   fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
+                   force: bool = typer.Option(False, "--force", help="Replace OUTPUT if it exists.")) -> None:
+        """Write one self-contained HTML report (figures, evidence, provenance); opens offline."""
+        from ..report import ReportOptions, render, write
+
+        if output.exists() and not force:
+            raise UsageProblem(f"{output} exists; pass --force to replace it")
+        if output.exists() and output.is_dir():
+            raise UsageProblem(f"{output} is a folder; expected an HTML file name")
+        sc = _load(scenario, fmt)
+        opts = ReportOptions(models=_model_list(models_opt), draws=draws,
+                             dynamic_draws=dynamic_draws, seed=seed, corpus_dir=corpus,
+                             generated=date)
+        html = render(sc, options=opts)
+        write(output, html, force=force)
+        out.print(f"wrote {output} ({len(html.encode('utf-8')):,} bytes)")
