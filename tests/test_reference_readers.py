@@ -12,7 +12,7 @@ from accord.cli import app
 from accord.scenario import io
 
 SUFFIXES = (".csv", ".txt", ".xml")
-BASELINES = ["mean", "compromise", "median", "nbs"]
+BASELINES = ["status_quo", "mean", "compromise", "median", "nbs"]
 
 
 def reference_files(reference):

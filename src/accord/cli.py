@@ -310,14 +310,17 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
         t = result.timeline
         model = "compromise" if "compromise" in result.models else result.models[0]
         t = t[t.model == model]
-        table = Table(title=f"Forecast by view date ({model}, median)", title_justify="left")
-        table.add_column("date")
-        table.add_column("view")
+        table = Table(title=f"Forecast by view date, 2022 → 2026 ({model}, median)",
+                      title_justify="left")
+        table.add_column("issue", no_wrap=True)
+        order = t.drop_duplicates("view")[["view", "date"]].itertuples(index=False)
+        columns = []
+        for view, date in order:
+            table.add_column(f"{date}\n{view}", justify="right")
+            columns.append(view)
+        values = t.set_index(["issue", "view"])["median"]
         for issue in sc.issues:
-            table.add_column(issue.id[:12], justify="right")
-        for (date, view), g in t.groupby(["date", "view"], sort=True):
-            vals = g.set_index("issue")["median"]
-            table.add_row(str(date), view, *[_fmt(vals.get(i.id), 0) for i in sc.issues])
+            table.add_row(issue.id, *[_fmt(values.get((issue.id, v)), 0) for v in columns])
         out.print(table)
     for note in result.notes:
         out.print(f"[dim]note: {note}[/dim]")

@@ -220,10 +220,15 @@ def _connect(db: str | Path, create: bool) -> sqlite3.Connection:
         raise Collector(path).fail(None, "ledger", str(path),
                                                  "an existing ledger file")
     con = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    if create:
-        _ensure_schema(con)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        if create:
+            _ensure_schema(con)
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise Collector(path).fail(None, "ledger", str(path),
+                                   f"a SQLite ledger ({exc})") from None
     return con
 
 
@@ -264,10 +269,9 @@ def _append(con: sqlite3.Connection, table: str, values: dict[str, Any],
     try:
         if check is not None:
             check(con)
-        head = con.execute(
-            "SELECT seq, hash FROM (SELECT seq, hash FROM questions UNION ALL "
-            "SELECT seq, hash FROM forecasts UNION ALL SELECT seq, hash FROM resolutions) "
-            "ORDER BY seq DESC LIMIT 1").fetchone()
+        heads = [con.execute(f"SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1").fetchone()
+                 for t in TABLES]
+        head = max((h for h in heads if h is not None), default=None)
         seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
         last = con.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (table,)).fetchone()
         row = (last[0] if last else 0) + 1
@@ -668,6 +672,7 @@ def verify(db: str | Path, expected_head: str | None = None) -> VerifyReport:
         for (msg,) in con.execute("PRAGMA integrity_check").fetchall():
             if msg != "ok":
                 problems.append(ChainProblem(None, None, None, f"SQLite integrity: {msg}"))
+        con.execute("BEGIN")  # one snapshot of every table, whatever writers do meanwhile
         names = {(r[0], r[1]) for r in con.execute("SELECT type, name FROM sqlite_master")}
         sequences = dict(con.execute("SELECT name, seq FROM sqlite_sequence").fetchall()) \
             if ("table", "sqlite_sequence") in names else {}
@@ -699,6 +704,7 @@ def verify(db: str | Path, expected_head: str | None = None) -> VerifyReport:
                 gap = f"row {expected}" if top == expected else f"rows {expected}–{top}"
                 problems.append(ChainProblem(table, expected, None,
                                              f"{gap} missing: deleted (the newest rows)"))
+        con.execute("COMMIT")
     chain.sort(key=lambda c: c[0])
     prev_hash, prev_seq, prev_where = GENESIS, 0, None
     asked: dict[str, int] = {}
