@@ -86,6 +86,34 @@ def test_every_position_of_every_round_matches_the_replication(reference, datase
         assert out.rounds_run[0] == ref["stop_reason"]["rounds_completed"]
     else:
         assert out.stop_reason[0] in ("max_rounds", "cycle", "converged")
+        assert out.rounds_run[0] == 10
+
+
+@pytest.mark.parametrize("dataset,variant", _cases())
+def test_accord_run_json_reproduces_the_replication(reference, dataset, variant):
+    """The contract other tools use: ``accord run bdm FILE --preset P [--param K=V] --json``."""
+    from typer.testing import CliRunner
+
+    from accord.cli import app
+
+    data, inputs = _load(reference, dataset)
+    ref = data["variants"][variant]
+    preset, params = VARIANTS[variant]
+    args = ["run", "bdm", str(reference / "bdm" / f"{dataset}.csv"), "--preset", preset,
+            "--rounds", "10", "--json"]
+    for key, value in _params_for(ref["settings"], preset, params).items():
+        args += ["--param", f"{key}={value}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["model"] == "bdm" and doc["preset"] == preset
+    assert len(doc["rounds"]) == len(ref["rounds"])
+    for mine, theirs in zip(doc["rounds"], ref["rounds"]):
+        for name, x in theirs["positions"].items():
+            assert abs(mine["positions"][name]["issue"] - x) <= TOL
+        assert abs(mine["forecast"]["issue"] - theirs["weighted_median_cs"]) <= TOL
+        assert [(m["actor"], m["kind"], m["toward"]) for m in mine["moves"]] == \
+            [(m["actor"], m["kind"], m["toward"]) for m in theirs["moves"]]
 
 
 @pytest.mark.parametrize("variant", ["jmckib_scholz_code", "dmasad_notebook_config"])
@@ -217,7 +245,7 @@ def test_a_two_cycle_is_detected_and_continued_exactly(reference):
     data, inputs = _load(reference, "HondurasCrisisData")
     out, _ = run("bdm", inputs, preset="scholz_code", rounds=10)
     assert out.stop_reason[0] == "cycle" and out.summary["cycle_period"]["issue"] == 2
-    assert out.rounds_run[0] < 10
+    assert out.summary["stopped_at_round"]["issue"] == 2 and out.rounds_run[0] == 10
     lo, hi = out.summary["forecast_interval"]["issue"]
     assert lo < hi and lo == out.forecast[0, 2:, 0].min() and hi == out.forecast[0, 2:, 0].max()
     ref = data["variants"]["jmckib_scholz_code"]["rounds"]
@@ -232,7 +260,7 @@ def test_a_two_cycle_is_detected_and_continued_exactly(reference):
 def test_a_model_without_moves_converges_at_once(reference):
     _, inputs = _load(reference, "Sultan")
     out, _ = run("bdm", inputs, preset="scholz_code", rounds=10)
-    assert out.stop_reason[0] == "converged" and out.rounds_run[0] == 1
+    assert out.stop_reason[0] == "converged" and out.summary["stopped_at_round"]["issue"] == 1
     assert all(rec["moves"] == [] for rec in out.round_records)
 
 
@@ -328,6 +356,17 @@ def test_bad_parameters_and_inputs_are_refused_with_a_reason():
     bad = _inputs([1, 1, 1], [0, 5, 10], [0.5, 1.5, 0.5])
     with pytest.raises(ValueError, match="actor 'A1', issue 'I0': salience must be in"):
         run("bdm", bad)
+    bad = _inputs([1, 1, 1], [0, np.inf, 10], [0.5, 0.5, 0.5], low=[0], high=[10])
+    with pytest.raises(ValueError, match="actor 'A1', issue 'I0': position must be finite"):
+        run("bdm", bad)
+
+
+def test_an_issue_nobody_takes_a_stance_on_keeps_its_status_quo():
+    x = np.array([[0.2, np.nan], [0.8, np.nan]])
+    inp = _inputs([1, 1], x, np.where(np.isnan(x), np.nan, 0.5), low=[0, 0], high=[1, 1],
+                  status_quo=[0.5, 0.3])
+    out, _ = run("bdm", inp, rounds=3)
+    assert np.all(out.forecast[0, :, 1] == 0.3) and np.isnan(out.positions[..., 1]).all()
 
 
 def test_every_ambiguity_is_a_named_parameter_and_every_preset_resolves():
@@ -428,7 +467,8 @@ def test_positions_stay_in_range_and_the_forecast_is_a_weighted_median(seed, a, 
     inp = _random_inputs(seed, a)
     if grid:  # ties everywhere, as in real coded data
         inp = Inputs.from_arrays(inp.capability, np.round(inp.position / 2.5) * 2.5,
-                                 np.round(inp.salience, 1).clip(0.1, 1.0), low=inp.low, high=inp.high)
+                                 np.round(inp.salience, 1).clip(0.1, 1.0), low=inp.low,
+                                 high=inp.high)
     out, _ = run("bdm", inp, preset=preset, rounds=8)
     x0 = inp.position[0, :, 0]
     pos = out.positions[0, :, :, 0]
@@ -461,3 +501,42 @@ def test_prefix_sum_support_equals_the_direct_voter_sum():
     delta = u[:, :, None, :] - u[:, :, :, None]  # [l, k, i, j] = u_kj - u_ki
     slow = (w[:, :, None, None] * np.maximum(delta, 0)).sum(axis=1)
     np.testing.assert_allclose(fast, slow, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_the_paper_preset_does_not_depend_on_the_order_of_actors(reference, dataset):
+    """Scholz's prose breaks equal moves by expected utility, not by the table's order."""
+    _, inp = _load(reference, dataset)
+    base, _ = run("bdm", inp, preset="paper", rounds=10)
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(len(inp.actors))
+        shuffled = Inputs.from_arrays(inp.capability[:, perm], inp.position[:, perm],
+                                      inp.salience[:, perm], low=inp.low, high=inp.high)
+        out, _ = run("bdm", shuffled, preset="paper", rounds=10)
+        np.testing.assert_allclose(out.positions, base.positions[:, :, perm], atol=TOL, rtol=0)
+
+
+def test_the_status_quo_term_matters_only_below_q_one(reference):
+    _, inp = _load(reference, "ExampleActors")
+
+    def positions(q, term):
+        return run("bdm", inp, preset="dmasad", rounds=10,
+                   params={"q": q, "qt_term": term})[0].positions
+
+    at_one = positions(1.0, "omitted")
+    for term in ("global", "global_inverted", "per_dyad"):
+        np.testing.assert_array_equal(positions(1.0, term), at_one)
+    below = {term: positions(0.5, term) for term in ("omitted", "global", "global_inverted")}
+    assert not np.array_equal(below["global"], below["omitted"])
+    # dmasad's inverted sign is a different model once Q < 1
+    assert not np.array_equal(below["global"], below["global_inverted"])
+
+
+def test_blocks_computed_on_threads_equal_draws_computed_alone():
+    many = _random_inputs(5, 30, d=160)  # 72 lanes per block at 30 actors: three blocks
+    batch, _ = run("bdm", many, preset="scholz_code", rounds=4)
+    for k in (0, 71, 72, 159):
+        alone, _ = run("bdm", many.draw(k), preset="scholz_code", rounds=4)
+        np.testing.assert_array_equal(batch.positions[k], alone.positions[0])
+    again, _ = run("bdm", many, preset="scholz_code", rounds=4)
+    np.testing.assert_array_equal(again.positions, batch.positions)

@@ -157,6 +157,8 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
         table.add_row(str(r["round"]), *[_fmt(r["forecast"][i.id]) for i in sc.issues])
     out.print(table)
     out.print(f"stop: {doc['stop_reason']} · preset {doc['preset']} · seed {seed}")
+    if doc["stop_reason"] == "cycle" and "forecast_interval" in doc:
+        out.print(f"cycle: forecast range {doc['forecast_interval']}")
 
 
 @app.command("check")

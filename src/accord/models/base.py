@@ -85,9 +85,9 @@ class Outcome:
     """A model's trajectory for every draw.
 
     positions: ``[d, r+1, a, i]`` (round 0 is the input); forecast: ``[d, r+1, i]``.
-    Draws that stop early repeat their last state so that the arrays stay rectangular;
-    ``rounds_run[d]`` says how many rounds each draw really ran and ``stop_reason[d]`` why it
-    stopped. ``round_records``, where the model keeps them, holds one JSON-ready dict per
+    Draws that stop early repeat their last state so that the arrays stay rectangular, unless
+    the model continues an exactly detected cycle or fixed point (its own trajectory), in
+    which case those rounds count in ``rounds_run[d]``; ``stop_reason[d]`` says why it stopped. ``round_records``, where the model keeps them, holds one JSON-ready dict per
     round for draw 0 (moves, risk exponents, voting positions ...), merged into the
     ``accord run --json`` round entries. ``extra`` holds further arrays with leading
     ``[d, r+1]`` axes and ``summary`` top-level JSON-ready keys.

@@ -27,7 +27,26 @@ them, one move per actor chosen from start-of-round positions, all moves applied
 Risk is recomputed from scratch every round, so a round depends only on the positions: an
 exact repeat of earlier positions is a cycle that continues for ever. The engine detects such
 cycles (and fixed points) exactly and fills the remaining rounds with the cycle, so detection
-never changes a trajectory; ``stop_reason`` says why a draw stopped.
+never changes a trajectory (``rounds_run`` counts those rounds; ``summary["stopped_at_round"]``
+says where the repeat was found, ``summary["forecast_interval"]`` and
+``extra["forecast_low"/"forecast_high"]`` give the cycle's range). ``stop_reason`` per draw is
+``max_rounds``, ``converged`` (fixed point), ``cycle``, ``tolerance`` (forecast change at most
+``tolerance``; the state is then frozen) or ``degenerate`` (A12 with ``degenerate=stop``); a
+draw with several issues reports the least settled of them.
+
+Ties: offers equal under the selection rule go to the first proposer in input order, as in
+both replications (so with tied data, permuting actors can change a choice); ``least_move``
+(preset ``paper``) breaks them by the proposer's expected utility instead. Utilities are
+evaluated in the replications' operation order, so actors with equal inputs keep bit-equal
+expected utilities and the replications' exact-equality tests behave the same.
+
+Round records (draw 0; merged into ``accord run --json``): ``weighted_mean`` {issue},
+``risk_exponents`` {actor: {issue: r}} (null in round 0) and ``moves`` [{actor, issue, kind,
+toward, new_position, eu_i, eu_j}] in input order; ``extra`` carries ``weighted_mean``,
+``risk_exponents`` (NaN in round 0), ``forecast_low`` and ``forecast_high`` for every draw.
+
+Speed: each pass is O(a^2 log a) per lane, not O(a^3): the voters preferring i over j are a
+prefix or suffix of the voters sorted by position, so prefix sums replace the voter loop.
 
 Issues are independent (the literature runs them one by one); draws x issues form "lanes"
 computed together as ``[lanes, actors, actors]`` arrays. An actor with no stance on an issue
@@ -236,9 +255,14 @@ def _mid_counts(x: np.ndarray) -> np.ndarray:
     """``cnt[l, i, j]`` = number of actors strictly left of the midpoint of x_i and x_j."""
     L, a = x.shape
     mid = (x[:, :, None] + x[:, None, :]) * 0.5
-    if a <= 24:  # direct count: a^3 byte comparisons beat a binary search
-        left = (x[:, None, None, :] < mid[..., None]).view(np.uint8)
-        return np.add.reduce(left, axis=-1, dtype=np.uint8).astype(np.intp)
+    if a <= 24:  # direct count over the pairs i < j: a^3/2 byte comparisons
+        iu, ju = np.triu_indices(a, 1)
+        left = (x[:, None, :] < mid[:, iu, ju][..., None]).view(np.uint8)
+        upper = np.add.reduce(left, axis=-1, dtype=np.uint8)
+        cnt = np.zeros((L, a, a), np.intp)  # the diagonal is never used (equal positions)
+        cnt[:, iu, ju] = upper
+        cnt[:, ju, iu] = upper
+        return cnt
     # one batched binary search: complex numbers sort lexicographically, so ``lane + 1j*x``
     # keeps the lanes apart exactly
     lane = np.arange(L, dtype=float)
@@ -262,8 +286,12 @@ class _Geometry:
         order = np.argsort(x, axis=1, kind="stable")
         self.order = order
         lane = np.arange(L)[:, None, None]
-        # flat indices into [L, a, a] arrays: row b, voters in position order
-        self.perm = (lane * (a * a) + np.arange(a)[None, :, None] * a + order[:, None, :]).ravel()
+        # flat indices into [L, a, a] arrays: row b, a slot for a leading zero, then the voters
+        # in position order, so that one in-place cumsum gives the prefix sums
+        perm = np.empty((L, a, a + 1), np.intp)
+        perm[:, :, 0] = 0  # overwritten with zeros after the gather
+        perm[:, :, 1:] = lane * (a * a) + np.arange(a)[None, :, None] * a + order[:, None, :]
+        self.perm = perm.ravel()
         # voters preferring i lie left of the midpoint when x_i < x_j (a prefix of the sorted
         # voters) and right of it otherwise (the complement): prefix sums, column cnt
         cnt = _mid_counts(x)
@@ -281,10 +309,10 @@ def _support(ut: np.ndarray, w: np.ndarray, g: _Geometry) -> np.ndarray:
     sorted by position. Prefix sums make this O(a^2 log a) per lane instead of O(a^3).
     """
     L, a, _ = ut.shape
-    wu = np.take(ut.ravel(), g.perm).reshape(L, a, a)
-    wu *= np.take_along_axis(w, g.order, axis=1)[:, None, :]
-    c = np.zeros((L, a, a + 1))
-    np.cumsum(wu, axis=2, out=c[:, :, 1:])
+    c = np.take(ut.ravel(), g.perm).reshape(L, a, a + 1)
+    c[:, :, 0] = 0.0
+    c[:, :, 1:] *= np.take_along_axis(w, g.order, axis=1)[:, None, :]
+    np.cumsum(c, axis=2, out=c)
     flat = c.ravel()
     pos = np.take(flat, g.idx_j).reshape(L, a, a)
     pos -= np.take(flat, g.idx_i).reshape(L, a, a)
@@ -424,7 +452,8 @@ def _step(x, c, s, pres, rg, cfg: Config) -> _Round:
         span = smax - smin
         degenerate = ~(span > 0)
         safe = np.where(degenerate, 1.0, span)
-        R = (2 * S - smax[:, None] - smin[:, None]) / safe[:, None]
+        with np.errstate(invalid="ignore"):  # lanes without actors: masked below
+            R = (2 * S - smax[:, None] - smin[:, None]) / safe[:, None]
         R[degenerate] = 0.0
         r = (1 - R / 3.0) / (1 + R / 3.0)
         if not all_present:
@@ -526,6 +555,10 @@ def _lanes(inputs: Inputs, cfg: Config):
     sal = np.moveaxis(inputs.salience, 2, 1).reshape(d * i, a)
     cap = np.repeat(np.asarray(inputs.capability, float), i, axis=0)
     pres = ~np.isnan(pos)
+    if np.isinf(pos).any():
+        lane, actor = np.argwhere(np.isinf(pos))[0]
+        raise ValueError(f"bdm: actor {inputs.actors[actor]!r}, issue "
+                         f"{inputs.issues[lane % i]!r}: position must be finite")
     bad_c = pres & ~(np.isfinite(cap) & (cap >= 0))
     bad_s = pres & ~(np.isfinite(sal) & (sal >= 0) & (sal <= 1))
     if bad_c.any() or bad_s.any():
@@ -578,8 +611,13 @@ def _simulate(x0, c, s, pres, rg, cfg: Config, rounds: int, keep: np.ndarray):
     for t in range(1, rounds + 1):
         if active.size == 0:
             break
-        xa = X[active, t - 1]
-        rd = _step(xa, c[active], s[active], pres[active], rg[active], cfg)
+        full = active.size == L
+        if full:
+            xa = X[:, t - 1]
+            rd = _step(xa, c, s, pres, rg, cfg)
+        else:
+            xa = X[active, t - 1]
+            rd = _step(xa, c[active], s[active], pres[active], rg[active], cfg)
         stop_deg = rd.degenerate if cfg.degenerate == "stop" else np.zeros(active.size, bool)
         new = np.where(stop_deg[:, None], xa, rd.new_x)
         X[active, t] = new
@@ -595,7 +633,8 @@ def _simulate(x0, c, s, pres, rg, cfg: Config, rounds: int, keep: np.ndarray):
         # exact fixed points and cycles: the round depends only on the positions
         maxp = max(1, min(cfg.max_period, t)) if cfg.max_period > 0 else 1
         for p in range(1, maxp + 1):
-            hit = ~done & np.all(new == X[active, t - p], axis=1)
+            before = X[:, t - p] if full else X[active, t - p]
+            hit = ~done & (new == before).all(axis=1)
             if hit.any():
                 lanes = active[hit]
                 reason[lanes] = 1 if p == 1 else 2
@@ -656,6 +695,8 @@ def _run(inputs: Inputs, *, rounds: int, rng: np.random.Generator | None = None,
     X = np.where(pres[:, None, :], X, np.nan)
     w = (c * s)[:, None, :]
     fc = weighted_median(X, w, pres[:, None, :])
+    # an issue on which no actor takes a stance keeps its status quo (NaN if none is given)
+    fc = np.where(np.isnan(fc), np.tile(np.asarray(inputs.status_quo, float), d)[:, None], fc)
     wm = weighted_mean(X, w, pres[:, None, :])
     # the forecast interval: the range of the forecast over a detected cycle
     cyc = (reason == 2)[:, None]
@@ -677,7 +718,10 @@ def _run(inputs: Inputs, *, rounds: int, rng: np.random.Generator | None = None,
     rank = np.array([5, 1, 2, 3, 4])  # max_rounds > degenerate > tolerance > cycle > converged
     worst = np.take_along_axis(lane_reason, rank[lane_reason].argmax(axis=1)[:, None], 1)[:, 0]
     stop_reason = np.array([_REASONS[k] for k in worst], dtype=object)
-    rounds_run = last.reshape(d, n_i).max(axis=1)
+    # an exact cycle's (or fixed point's) continuation is the model's own trajectory, so those
+    # rounds count as run; a tolerance or degenerate stop freezes the state instead
+    ran = np.where(exact, rounds, last)
+    rounds_run = ran.reshape(d, n_i).max(axis=1)
 
     records = _records(inputs, recs, keep, src, exact, X, fc, wm, rounds) if L else None
     summary = {}
@@ -688,6 +732,7 @@ def _run(inputs: Inputs, *, rounds: int, rng: np.random.Generator | None = None,
             "stop_reasons": {inputs.issues[k]: _REASONS[reason[k]] for k in range(n_i)},
             "cycle_period": {inputs.issues[k]: int(period[k]) if reason[k] == 2 else None
                              for k in range(n_i)},
+            "stopped_at_round": {inputs.issues[k]: int(last[k]) for k in range(n_i)},
             "scale_range": {inputs.issues[k]: float(rg[k]) for k in range(n_i)},
         }
     extra = {"weighted_mean": per_draw(wm), "forecast_low": per_draw(f_lo),
