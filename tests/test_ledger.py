@@ -105,8 +105,12 @@ def test_concurrent_writers_interleave_into_one_valid_chain(tmp_path):
     threads = [threading.Thread(target=write, args=(f"w{j}",)) for j in range(3)]
     for t in threads:
         t.start()
+    during = []
+    while any(t.is_alive() for t in threads):  # a reader sees a consistent snapshot meanwhile
+        during.append(ledger.verify(db))
     for t in threads:
         t.join()
+    assert during and all(r.ok for r in during), [str(r) for r in during if not r.ok]
     report = ledger.verify(db)
     assert report.ok, str(report)
     assert report.rows["forecasts"] == 45 and report.head_seq == 46
@@ -249,6 +253,11 @@ def test_bad_forecasts_and_resolutions_are_refused_with_located_problems(tmp_pat
     assert "forecast on 'q.cont'.quantiles" in fields
     with pytest.raises(ScenarioError, match="summing to 1"):
         ledger.add_forecast(db, "q.ord", model="m", probabilities=[0.5, 0.5, 0.5, 0.0])
+    no_cuts = Question(id="q.ord2", kind="ordered", text="Which?", criteria="Read it.",
+                       deadline="2027-12-31", categories=("a", "b"))
+    ledger.add_question(db, no_cuts)
+    with pytest.raises(ScenarioError, match="no cuts"):
+        ledger.add_forecast(db, "q.ord2", model="m", samples=[10.0, 90.0])
     with pytest.raises(ScenarioError, match="id of a question"):
         ledger.add_forecast(db, "q.none", model="m", samples=[1.0])
     with pytest.raises(ScenarioError, match="not yet in the ledger"):
@@ -404,3 +413,26 @@ def test_seeding_records_each_models_samples_on_the_questions_it_maps_to(tmp_pat
     assert scored.loc["compromise", "p_yes"] == 1.0  # 80 >= the cut at 75
     with pytest.raises(ScenarioError, match="feasibility key"):
         ledger.seed_ledger(db, {"mean": {"territorry": [50.0]}})
+
+
+def test_a_forecast_after_the_deadline_is_refused(tmp_path):
+    db = _db(tmp_path, CONT)
+    with pytest.raises(ScenarioError, match="deadline 2027-12-31"):
+        ledger.add_forecast(db, "q.cont", model="m", samples=[1.0],
+                            created="2028-01-01T00:00:00+00:00")
+    ledger.add_forecast(db, "q.cont", model="m", samples=[1.0], created="2027-12-31T23:00:00+00:00")
+    assert len(ledger.forecasts(db)) == 1
+
+
+def test_questions_are_read_from_a_parsed_file_with_every_problem_located(tmp_path):
+    q = ledger.question_from_mapping({"id": "x.1", "text": "t", "criteria": "c",
+                                      "deadline": "2027-01-01", "scale": [0, 10],
+                                      "kind": "binary", "cuts": [5]}, "qs.yaml", 3)
+    db = tmp_path / "l.db"
+    ledger.add_question(db, q)
+    assert ledger.get_question(db, "x.1").cuts == (5.0,)
+    with pytest.raises(ScenarioError) as err:
+        ledger.question_from_mapping({"id": "x", "txt": "t", "scale": 3}, "qs.yaml", 7)
+    assert {p.field for p in err.value.problems} == {"scale", "txt", "text", "criteria",
+                                                     "deadline"}
+    assert all(p.file == "qs.yaml" and p.line == 7 for p in err.value.problems)

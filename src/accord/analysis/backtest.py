@@ -89,10 +89,12 @@ def _number(text: str) -> float | None:
         return math.nan
 
 
-def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
+def read_deu(path: str | Path, *, salience_max: float = 100.0,
+             ignore: Sequence[str] = ()) -> DeuData:
     """Read a DEU-format CSV; every problem of the file is reported at once, by line and column.
 
-    ``salience_max`` is the top of the file's salience scale (DEU: 100).
+    ``salience_max`` is the top of the file's salience scale (DEU: 100). ``ignore`` names
+    columns to leave out although they look like an actor's (e.g. a metadata column ``sec``).
     """
     path = Path(path)
     errs = Collector(path)
@@ -112,7 +114,10 @@ def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
     except csv.Error as exc:
         raise errs.fail(1, "header", str(exc), "a CSV header row")
     col = {}
+    skip = set(ignore)
     for j, h in enumerate(header):
+        if h in skip:
+            continue
         if h in col:
             errs.add(1, "header", h, "each column once", column=j + 1)
         col.setdefault(h, j)
@@ -130,7 +135,8 @@ def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
         have, miss = ("p", "s") if x in p_codes else ("s", "p")
         if len(x) <= _ACTOR_CODE_MAX:
             errs.add(1, "header", have + x, f"a matching column {miss + x!r} (a stance needs a "
-                     "position and a salience)", column=col[have + x] + 1)
+                     "position and a salience), or the column named in ignore",
+                     column=col[have + x] + 1)
         else:
             ignored.append(have + x)
     if not actors:
@@ -144,7 +150,7 @@ def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
                          "other actors have one")
     id_col = next((c for c in _ID_COLUMNS if c in col), None)
     used = {"rp", "out", *(f"{k}{x}" for x in actors for k in "ps"),
-            *(("c" + x) for x in actors if cap_given), *( [id_col] if id_col else [])}
+            *(("c" + x) for x in actors if cap_given), *([id_col] if id_col else [])}
     ignored += [h for h in header if h not in used and h not in ignored and h]
     if not actors or any(p.line == 1 and p.field == "header" and p.value in ("rp", "out")
                          for p in errs.problems):
@@ -229,10 +235,11 @@ def read_deu(path: str | Path, *, salience_max: float = 100.0) -> DeuData:
 
 
 def _ci(values: np.ndarray, n_boot: int, seed: int, confidence: float) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (scipy, vectorised); degenerate data -> (x, x)."""
-    if values.size == 0 or n_boot <= 0:
+    """Percentile bootstrap CI of the mean (scipy, vectorised); constant data -> (x, x);
+    fewer than two issues or no resamples -> NaN."""
+    if values.size < 2 or n_boot <= 0:
         return math.nan, math.nan
-    if values.size < 2 or np.all(values == values[0]):
+    if np.all(values == values[0]):
         return float(values[0]), float(values[0])
     res = stats.bootstrap((values,), np.mean, n_resamples=n_boot, vectorized=True,
                           paired=False, confidence_level=confidence, method="percentile",
@@ -264,7 +271,8 @@ def predictions(data: DeuData, models: Sequence[str], seed: int = 0
 
 
 def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
-             n_boot: int = 2000, seed: int = 0, *, confidence: float = 0.95) -> pd.DataFrame:
+             n_boot: int = 2000, seed: int = 0, *, confidence: float = 0.95,
+             ignore: Sequence[str] = ()) -> pd.DataFrame:
     """MAE of every model (default parameters) on a DEU-format file, with bootstrap CIs.
 
     One row per model, registry order, ``compromise`` always included as the reference.
@@ -275,7 +283,7 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
     ``attrs`` carries the file's hash, the issue and actor counts, the forecasts per issue
     (``predictions``) and every failure's message (``failures``).
     """
-    data = path if isinstance(path, DeuData) else read_deu(path)
+    data = path if isinstance(path, DeuData) else read_deu(path, ignore=ignore)
     registry = available()
     names = list(registry) if models is None else list(dict.fromkeys(models))
     errs = Collector(data.path)

@@ -3,12 +3,12 @@
 from .scoring import probabilities, score, score_all
 from .seed import FEASIBILITY_KEYS, samples_from_forecast, seed_ledger, seed_questions
 from .store import (BASELINES, KINDS, ChainProblem, Question, VerifyReport, add_forecast,
-                    add_question, forecasts, get_question, questions, resolutions, resolve,
-                    verify)
+                    add_question, forecasts, get_question, question_from_mapping, questions,
+                    resolutions, resolve, verify)
 
 __all__ = [
     "BASELINES", "KINDS", "FEASIBILITY_KEYS", "ChainProblem", "Question", "VerifyReport",
-    "add_question", "add_forecast", "resolve", "get_question", "questions", "forecasts",
+    "add_question", "question_from_mapping", "add_forecast", "resolve", "get_question", "questions", "forecasts",
     "resolutions", "verify", "score", "score_all", "probabilities", "seed_questions",
     "seed_ledger", "samples_from_forecast",
 ]

@@ -35,7 +35,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from accord.errors import Collector
+from accord.errors import MISSING, Collector
 
 KINDS = ("continuous", "binary", "ordered")
 """Question kinds: a value on a scale [low, high]; yes/no; one of K ordered categories."""
@@ -375,6 +375,49 @@ def add_question(db: str | Path, question: Question, *, created: str | None = No
         return _append(con, "questions", values, check)
 
 
+_QUESTION_KEYS = ("id", "text", "criteria", "deadline", "kind", "low", "high", "anchors",
+                  "categories", "cuts", "maps_to", "condition")
+
+
+def question_from_mapping(data: Mapping[str, Any], file: str | Path = "question",
+                          line: int | None = None) -> Question:
+    """A :class:`Question` from a parsed JSON/YAML mapping (for ``accord ledger add``).
+
+    Keys are the fields of :class:`Question`; ``scale: [low, high]`` may stand for low/high.
+    Unknown and missing keys are reported together; the values are checked when the question
+    is added.
+    """
+    errs = Collector(file)
+    if not isinstance(data, Mapping):
+        raise errs.fail(line, "question", type(data).__name__, "a mapping of question fields")
+    d = dict(data)
+    if "scale" in d:
+        scale = d.pop("scale")
+        if isinstance(scale, (list, tuple)) and len(scale) == 2:
+            d.setdefault("low", scale[0])
+            d.setdefault("high", scale[1])
+        else:
+            errs.add(line, "scale", scale, "[low, high]")
+    for key in d:
+        if key not in _QUESTION_KEYS:
+            errs.add(line, str(key), d[key], f"one of the keys {', '.join(_QUESTION_KEYS)}")
+    for key in ("id", "text", "criteria", "deadline"):
+        if key not in d:
+            errs.add(line, key, MISSING, "a value")
+    if "deadline" in d and isinstance(d["deadline"], _dt.date):
+        d["deadline"] = d["deadline"].isoformat()
+    for key in ("categories", "cuts"):
+        if key in d and not isinstance(d[key], (list, tuple)):
+            errs.add(line, key, d[key], "a list")
+    if "anchors" in d and not isinstance(d["anchors"], Mapping):
+        errs.add(line, "anchors", d["anchors"], "a mapping of scale point to label")
+    errs.raise_if_any()
+    for key in ("categories", "cuts"):
+        if key in d:
+            d[key] = tuple(d[key])
+    return Question(**{k: v for k, v in d.items() if k in _QUESTION_KEYS})
+
+
 def _to_question(r: Mapping[str, Any]) -> Question:
     return Question(id=r["question_id"], text=r["text"], criteria=r["criteria"],
                     deadline=r["deadline"], kind=r["kind"], low=r["low"], high=r["high"],
@@ -404,6 +447,10 @@ def _check_forecast(errs: Collector, q: Question, samples, quantiles, probabilit
         errs.add(None, f, None, "samples, quantiles or probabilities")
         return None, None, None
     on_scale = q.kind == "continuous" or bool(q.cuts)
+    if samples is not None and q.kind == "ordered" and not q.cuts:
+        errs.add(None, f"{f}.samples", "...", "probabilities (this ordered question has no "
+                 "cuts to bin samples by)")
+        samples = None
     if samples is not None:
         arr = np.asarray(samples, dtype=float).ravel() if _numeric(samples) else None
         if arr is None or arr.size == 0:
@@ -511,13 +558,17 @@ def add_forecast(db: str | Path, question_id: str, *, model: str, samples=None,
         errs.add(None, "forecast.params", params, "JSON-ready parameter values")
         params_json = "{}"
     s_json, qs_json, p_json = _check_forecast(errs, q, samples, quantiles, probabilities)
+    when = created or _now()
+    if when[:10] > q.deadline:
+        errs.add(None, "forecast.created", when, f"a time on or before the question's deadline "
+                 f"{q.deadline} (a forecast after it is not a forecast)")
     errs.raise_if_any()
     values = {
         "question_id": question_id, "model": model, "preset": preset,
         "accord_version": version or accord_version(),
         "seed": None if seed is None else int(seed), "scenario_sha256": scenario_sha256,
         "params": params_json, "quantiles": qs_json, "samples": s_json,
-        "probabilities": p_json, "note": note, "created": created or _now(),
+        "probabilities": p_json, "note": note, "created": when,
     }
 
     def check(con: sqlite3.Connection) -> None:
