@@ -72,7 +72,7 @@ def utility(x: np.ndarray, position: np.ndarray, w: np.ndarray,
 
 # ---- the exact max-min solver ---------------------------------------------------------------
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
     """One problem: w, p [a, i]; c [a]; veto [a]; move [i]. Returns (value, x [i], ok)."""
     a_n, i_n = w.shape
@@ -172,10 +172,17 @@ def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
             ok = False
             break
         e = -1
-        for q in range(n_col):
-            if z[q] > eps:
-                e = q
-                break
+        if it <= 200:  # Dantzig's rule first (few pivots), then Bland's (never cycles)
+            best_z = eps
+            for q in range(n_col):
+                if z[q] > best_z:
+                    best_z = z[q]
+                    e = q
+        else:
+            for q in range(n_col):
+                if z[q] > eps:
+                    e = q
+                    break
         if e < 0:
             break
         leave = -1
@@ -226,7 +233,7 @@ def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
     return value, x, ok
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _maxmin_batch(w, p, c, veto, move, eps):  # pragma: no cover - compiled
     n, a_n, i_n = w.shape
     values = np.empty(n)
@@ -250,11 +257,12 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     problem without veto players.
     """
     n, a, i = position.shape
-    w = np.ascontiguousarray(np.broadcast_to(w, (n, a, i)), float)
-    p = np.ascontiguousarray(position, float)
-    c = np.ascontiguousarray(np.broadcast_to(c, (n, a)), float)
-    veto = np.ascontiguousarray(np.broadcast_to(veto, (n, a)), np.bool_)
-    move = np.ascontiguousarray(np.broadcast_to(move, (n, i)), np.bool_)
+    # contiguous, writeable copies: one compiled signature whatever the caller passes
+    w = np.require(np.broadcast_to(w, (n, a, i)), float, ["C", "W"])
+    p = np.require(position, float, ["C", "W"])
+    c = np.require(np.broadcast_to(c, (n, a)), float, ["C", "W"])
+    veto = np.require(np.broadcast_to(veto, (n, a)), np.bool_, ["C", "W"])
+    move = np.require(np.broadcast_to(move, (n, i)), np.bool_, ["C", "W"])
     values, xs, ok = _maxmin_batch(w, p, c, veto, move, 1e-12)
     if not ok.all():  # pragma: no cover - a safety net, never seen
         raise RuntimeError(f"feasibility LP did not converge for {int((~ok).sum())} problems")
@@ -427,7 +435,8 @@ def feasibility(scenario, draws: int = 2_000, seed: int | None = 0,
             value = np.concatenate([run.deal(v, deal, "value")[0] for v in vs])
             feas = value >= -TOL
             k, n = int(feas.sum()), int(feas.size)
-            lo, hi = wilson(k, n)
+            # one draw per view means no ranged input: the answer is exact, not sampled
+            lo, hi = wilson(k, n) if run.draws > 1 else (k / n, k / n)
             rows.append({"view": label, "deal": deal, "issues": ", ".join(run.deal_issue_ids[deal]),
                          "p_feasible": k / n, "p_low": lo, "p_high": hi,
                          "median_slack": float(np.median(value)) if np.isfinite(value).all()

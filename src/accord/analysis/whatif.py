@@ -1,0 +1,523 @@
+"""What-if levers: named interventions as data, all evaluated as one more array axis.
+
+A levers file (YAML, format in docs/analysis.md) lists named interventions. Each changes
+actors' capability, salience, position, veto or no-deal value (set a number, ``plus`` a
+shift, ``times`` a factor), removes an actor or adds one, or ``combine``\\ s other levers.
+:func:`compile_levers` turns the list into arrays ``[lever, actor(, issue)]``; lever 0 is
+always ``none`` (the scenario as coded). :meth:`LeverArrays.apply` turns a batch of draws
+``[n, ...]`` into ``[levers · n, ...]`` so every model and the feasibility solver run once over
+all levers and draws; every lever sees the same draws (common random numbers), so a lever that
+changes nothing changes no number and a shift is the lever's own effect.
+
+Shifted values stay in their domain: a position on its issue's scale, a salience and a no-deal
+value on [0, 1], a capability at 0 or above (documented clipping of ``plus``/``times``; a
+``set`` outside the domain is an error in the file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from typing_extensions import Annotated
+
+from ..errors import Collector
+from ..models.base import Inputs
+
+NONE = "none"
+_OPS = ("set", "plus", "times")
+
+
+# ---- the file ---------------------------------------------------------------------------------
+
+def _op(v: Any) -> Any:
+    if isinstance(v, bool) or isinstance(v, str):
+        raise ValueError("expected a number (set to it) or a mapping with one of set:, plus:, "
+                         "times:")
+    if isinstance(v, (int, float)):
+        return {"set": v}
+    return v
+
+
+def _strict(v: Any) -> Any:
+    if isinstance(v, (bool, str)):
+        raise ValueError("expected a number")
+    return v
+
+
+Num = Annotated[float, BeforeValidator(_strict)]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpM(_M):
+    set: Optional[Num] = None
+    plus: Optional[Num] = None
+    times: Optional[Num] = None
+
+
+Op = Annotated[OpM, BeforeValidator(_op)]
+
+
+class ChangeM(_M):
+    capability: Optional[Op] = None
+    no_deal: Optional[Op] = None
+    veto: Optional[bool] = None
+    position: dict[str, Op] = {}
+    salience: dict[str, Op] = {}
+    remove: bool = False
+
+
+class StanceM(_M):
+    position: Num
+    salience: Num
+
+
+class NewActorM(_M):
+    name: Optional[str] = None
+    capability: Num
+    veto: bool = False
+    no_deal: Optional[Num] = None
+    stances: dict[str, StanceM] = {}
+
+
+class EvidenceM(_M):
+    source: Optional[str] = None
+    quote: Optional[str] = Field(default=None, min_length=1)
+    judgement: Optional[str] = Field(default=None, min_length=1)
+
+
+class LeverM(_M):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+    title: Optional[str] = None
+    description: Optional[str] = None
+    evidence: list[EvidenceM] = []
+    changes: dict[str, ChangeM] = {}
+    add: dict[str, NewActorM] = {}
+    combine: list[str] = []
+
+
+class LeversFileM(_M):
+    scenario: Optional[str] = None
+    description: Optional[str] = None
+    levers: list[LeverM] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One named intervention as read from a file (changes already merged for ``combine``)."""
+
+    name: str
+    title: str
+    description: str | None
+    evidence: tuple[dict[str, Any], ...]
+    changes: tuple[tuple[str, ChangeM], ...]
+    add: tuple[tuple[str, NewActorM], ...]
+    combine: tuple[str, ...] = ()
+    line: int | None = None
+
+
+def read_levers(path: str | Path, scenario) -> list[Lever]:
+    """Read and check a levers file against a scenario; bad input raises ScenarioError with
+    every located problem (file, line, field, value, expected)."""
+    from ..scenario.io._common import read_text
+    from ..scenario.io.yaml_format import _parse, _validate, line_of
+
+    text = read_text(path)
+    out = Collector(text.path)
+    doc = _parse(text, out)
+    data = doc.data
+    if isinstance(data, list):  # a bare list of levers
+        doc.data = {"levers": data}
+        doc.lines = {("levers",) + k: v for k, v in doc.lines.items()}
+    model = _validate(LeversFileM, doc, out)
+    out.problems = [replace(p, expected=p.expected.replace("docs/scenario-format.md",
+                                                           "docs/analysis.md, Levers"))
+                    for p in out.problems]
+    out.raise_if_any()
+    assert model is not None
+    actors = list(scenario.actor_ids)
+    issues = {x.id: x for x in scenario.issues}
+    if model.scenario is not None and model.scenario != scenario.id:
+        out.add(line_of(doc, ("scenario",)), "scenario", model.scenario,
+                f"the id of the scenario these levers are applied to ({scenario.id!r})")
+    names: dict[str, int] = {}
+    for k, lm in enumerate(model.levers):
+        at = ("levers", k)
+        if lm.name == NONE:
+            out.add(line_of(doc, at + ("name",)), f"levers[{k}].name", lm.name,
+                    f"a name other than {NONE!r} (reserved for the scenario as coded)")
+        if lm.name in names:
+            out.add(line_of(doc, at + ("name",)), f"levers[{k}].name", lm.name,
+                    f"a lever name used once (also lever {names[lm.name]})")
+        names.setdefault(lm.name, k)
+        if not (lm.changes or lm.add or lm.combine):
+            out.add(line_of(doc, at), f"levers[{k}]", lm.name,
+                    "at least one of changes:, add:, combine:")
+        for new_id, na in lm.add.items():
+            nat = at + ("add", new_id)
+            if new_id in actors:
+                out.add(line_of(doc, nat), f"{lm.name}.add", new_id,
+                        "a new actor id (this actor is already in the scenario)")
+            _check_number(out, doc, nat + ("capability",), f"{lm.name}.add.{new_id}.capability",
+                          na.capability, 0, None)
+            if na.no_deal is not None:
+                _check_number(out, doc, nat + ("no_deal",), f"{lm.name}.add.{new_id}.no_deal",
+                              na.no_deal, 0, 1)
+            for iid, st in na.stances.items():
+                sat = nat + ("stances", iid)
+                if iid not in issues:
+                    out.add(line_of(doc, sat), f"{lm.name}.add.{new_id}.stances", iid,
+                            f"an issue of the scenario ({', '.join(issues)})")
+                    continue
+                _check_number(out, doc, sat + ("position",), f"{lm.name}.add.{new_id}.{iid}.position",
+                              st.position, issues[iid].low, issues[iid].high)
+                _check_number(out, doc, sat + ("salience",), f"{lm.name}.add.{new_id}.{iid}.salience",
+                              st.salience, 0, 1)
+        added_here = set(lm.add)
+        for actor, ch in lm.changes.items():
+            cat = at + ("changes", actor)
+            field = f"{lm.name}.changes.{actor}"
+            if actor not in actors and actor not in added_here:
+                out.add(line_of(doc, cat), f"levers[{k}].changes", actor,
+                        f"an actor of the scenario ({', '.join(actors)})")
+                continue
+            for key, lo, hi in (("capability", 0, None), ("no_deal", 0, 1)):
+                op = getattr(ch, key)
+                if op is not None:
+                    _check_op(out, doc, cat + (key,), f"{field}.{key}", op, lo, hi)
+            for key in ("position", "salience"):
+                for iid, op in getattr(ch, key).items():
+                    iat = cat + (key, iid)
+                    if iid not in issues:
+                        out.add(line_of(doc, iat), f"{field}.{key}", iid,
+                                f"an issue of the scenario ({', '.join(issues)})")
+                        continue
+                    lo, hi = (issues[iid].low, issues[iid].high) if key == "position" else (0, 1)
+                    _check_op(out, doc, iat, f"{field}.{key}.{iid}", op, lo, hi)
+                    if actor in actors and (actor, iid) not in scenario.stances:
+                        other = "salience" if key == "position" else "position"
+                        if op.set is None or iid not in getattr(ch, other) or \
+                                getattr(ch, other)[iid].set is None:
+                            out.add(line_of(doc, iat), f"{field}.{key}.{iid}", _show(op),
+                                    f"set: values for both position and salience ({actor} has "
+                                    f"no stance on {iid} to shift)")
+    for k, lm in enumerate(model.levers):
+        for j, other in enumerate(lm.combine):
+            if other not in names:
+                out.add(line_of(doc, ("levers", k, "combine", j)), f"{lm.name}.combine", other,
+                        f"the name of another lever in this file ({', '.join(names)})")
+    out.raise_if_any()
+    by_name = {lm.name: (k, lm) for k, lm in enumerate(model.levers)}
+    levers = []
+    for k, lm in enumerate(model.levers):
+        changes, add, err = _flatten(lm.name, by_name, ())
+        if err:
+            j = lm.combine.index(err) if err in lm.combine else 0
+            out.add(line_of(doc, ("levers", k, "combine", j)), f"{lm.name}.combine", err,
+                    "levers that do not combine themselves (a cycle)")
+            continue
+        levers.append(Lever(lm.name, lm.title or lm.name, lm.description,
+                            tuple(e.model_dump(exclude_none=True) for e in lm.evidence),
+                            tuple(changes), tuple(add), tuple(lm.combine),
+                            line_of(doc, ("levers", k))))
+    out.raise_if_any()
+    return levers
+
+
+def _show(op: OpM) -> Any:
+    return {k: v for k, v in op.model_dump().items() if v is not None}
+
+
+def _check_op(out, doc, at, field, op: OpM, lo, hi) -> None:
+    from ..scenario.io.yaml_format import line_of
+
+    given = [k for k in _OPS if getattr(op, k) is not None]
+    if len(given) != 1:
+        out.add(line_of(doc, at), field, _show(op), "exactly one of set:, plus:, times:")
+        return
+    if op.set is not None:
+        _check_number(out, doc, at, field, op.set, lo, hi)
+    if op.times is not None and op.times < 0:
+        out.add(line_of(doc, at), field, _show(op), "times: a factor of 0 or more")
+
+
+def _check_number(out, doc, at, field, value, lo, hi) -> None:
+    from ..scenario.io.yaml_format import line_of
+
+    if not np.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f"a number in [{lo:g}, {hi:g}]" if hi is not None else f"a number >= {lo:g}"
+        out.add(line_of(doc, at), field, value, rng)
+
+
+def _flatten(name: str, by_name: dict, seen: tuple) -> tuple[list, list, str | None]:
+    if name in seen:
+        return [], [], name
+    _, lm = by_name[name]
+    changes, add = [], []
+    for other in lm.combine:
+        c, a, err = _flatten(other, by_name, seen + (name,))
+        if err:
+            return [], [], err
+        changes += c
+        add += a
+    changes += list(lm.changes.items())
+    add += list(lm.add.items())
+    return changes, add, None
+
+
+# ---- the arrays -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LeverArrays:
+    """Levers as arrays; lever 0 is ``none``. Added actors are appended after the scenario's.
+
+    Every numeric change is an affine map ``x -> mul · x + add`` per cell (``set v``: 0, v;
+    ``plus p``: 1, p; ``times f``: f, 0), so a combined lever composes its parts in order.
+    """
+
+    names: tuple[str, ...]
+    titles: tuple[str, ...]
+    actors: tuple[str, ...]
+    n_added: int
+    cap: np.ndarray
+    """``[2, L, a]`` (mul, add)."""
+    nd: np.ndarray
+    pos: np.ndarray
+    """``[2, L, a, i]`` (mul, add)."""
+    sal: np.ndarray
+    veto_set: np.ndarray
+    """``[L, a]`` -1 keep, 0 no veto, 1 veto."""
+    present: np.ndarray
+    """``[L, a]`` False where the actor is removed (or an added actor is not added)."""
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    def apply(self, inputs: Inputs, no_deal: np.ndarray, veto: np.ndarray, lo: int = 0,
+              hi: int | None = None) -> tuple[Inputs, np.ndarray, np.ndarray, int]:
+        """Levers ``lo:hi`` on a batch of ``n`` draws: ``[(hi - lo) · n]`` problems."""
+        hi = self.count if hi is None else hi
+        sl = slice(lo, hi)
+        L = hi - lo
+        n, a0, i = inputs.shape
+        e = self.n_added
+        cap = np.concatenate([inputs.capability, np.zeros((n, e))], axis=1)
+        pos = np.concatenate([inputs.position, np.full((n, e, i), np.nan)], axis=1)
+        sal = np.concatenate([inputs.salience, np.full((n, e, i), np.nan)], axis=1)
+        nd = np.concatenate([no_deal, np.full((n, e), np.nan)], axis=1)
+        vt = np.concatenate([np.broadcast_to(veto, (n, a0)), np.zeros((n, e), bool)], axis=1)
+        cap = _apply(cap[None], self.cap[:, sl, None], 0.0, np.inf)
+        nd = _apply(nd[None], self.nd[:, sl, None], 0.0, 1.0)
+        pos = _apply(pos[None], self.pos[:, sl, None], inputs.low, inputs.high)
+        sal = _apply(sal[None], self.sal[:, sl, None], 0.0, 1.0)
+        vset = self.veto_set[sl, None]
+        vt = np.where(vset >= 0, vset == 1, vt[None])
+        present = self.present[sl, None]
+        cap = np.where(present, cap, 0.0)
+        nd = np.where(present, nd, np.nan)
+        vt = vt & present
+        pos = np.where(present[..., None], pos, np.nan)
+        sal = np.where(np.isnan(pos), np.nan, sal)
+        batch = Inputs(np.ascontiguousarray(cap.reshape(L * n, -1)),
+                       np.ascontiguousarray(pos.reshape(L * n, -1, i)),
+                       np.ascontiguousarray(sal.reshape(L * n, -1, i)),
+                       inputs.low, inputs.high, inputs.status_quo,
+                       np.concatenate([inputs.veto, np.zeros(e, bool)]), self.actors,
+                       inputs.issues)
+        return batch, nd.reshape(L * n, -1), vt.reshape(L * n, -1), L
+
+
+def _apply(x, ma, lo, hi):
+    mul, add = ma[0], ma[1]
+    changed = (mul != 1.0) | (add != 0.0)
+    with np.errstate(invalid="ignore"):
+        out = np.where(mul == 0.0, add, mul * x + add)
+    # changed cells stay in their domain; untouched cells stay bit for bit
+    return np.where(changed, np.clip(out, lo, hi), x)
+
+
+def _compose(ma: np.ndarray, idx: tuple, op: OpM) -> None:
+    """Apply ``op`` after the map already in ``ma[:, idx]``."""
+    mul, add = ma[0][idx], ma[1][idx]
+    if op.set is not None:
+        mul, add = 0.0, float(op.set)
+    elif op.plus is not None:
+        add = add + float(op.plus)
+    elif op.times is not None:
+        mul, add = mul * float(op.times), add * float(op.times)
+    ma[0][idx], ma[1][idx] = mul, add
+
+
+def compile_levers(scenario, levers: Sequence[Lever]) -> LeverArrays:
+    """Arrays of every lever (lever 0 = ``none``)."""
+    base = list(scenario.actor_ids)
+    added: list[str] = []
+    for lv in levers:
+        for aid, _ in lv.add:
+            if aid not in added:
+                added.append(aid)
+    actors = base + added
+    ai = {x: k for k, x in enumerate(actors)}
+    ii = {x: k for k, x in enumerate(scenario.issue_ids)}
+    L, A, I = len(levers) + 1, len(actors), len(ii)
+
+    def identity(shape):
+        return np.stack([np.ones(shape), np.zeros(shape)])
+
+    cap, nd, pos, sal = identity((L, A)), identity((L, A)), identity((L, A, I)), identity((L, A, I))
+    veto_set = np.full((L, A), -1, np.int8)
+    present = np.zeros((L, A), bool)
+    present[:, :len(base)] = True
+    for k, lv in enumerate(levers, start=1):
+        for aid, na in lv.add:
+            a = ai[aid]
+            present[k, a] = True
+            _compose(cap, (k, a), OpM(set=na.capability))
+            veto_set[k, a] = int(na.veto)
+            if na.no_deal is not None:
+                _compose(nd, (k, a), OpM(set=na.no_deal))
+            for iid, st in na.stances.items():
+                _compose(pos, (k, a, ii[iid]), OpM(set=st.position))
+                _compose(sal, (k, a, ii[iid]), OpM(set=st.salience))
+        for aid, ch in lv.changes:
+            a = ai[aid]
+            if ch.remove:
+                present[k, a] = False
+            if ch.capability is not None:
+                _compose(cap, (k, a), ch.capability)
+            if ch.no_deal is not None:
+                _compose(nd, (k, a), ch.no_deal)
+            if ch.veto is not None:
+                veto_set[k, a] = int(ch.veto)
+            for iid, op in ch.position.items():
+                _compose(pos, (k, a, ii[iid]), op)
+            for iid, op in ch.salience.items():
+                _compose(sal, (k, a, ii[iid]), op)
+    return LeverArrays((NONE,) + tuple(lv.name for lv in levers),
+                       ("as coded",) + tuple(lv.title for lv in levers), tuple(actors),
+                       len(added), cap, nd, pos, sal, veto_set, present)
+
+
+# ---- the analysis -----------------------------------------------------------------------------
+
+@dataclass
+class WhatIf:
+    """What ``accord whatif`` computes; DataFrames for the Python API."""
+
+    scenario_id: str
+    scenario_sha256: str
+    seed: int | None
+    draws: int
+    views: list[str]
+    levers: list[Lever]
+    models: list[str]
+    forecast: pd.DataFrame
+    """lever × view × model × issue: median forecast and the paired shift against ``none``
+    (median, p10, p90 over draws)."""
+    feasibility: pd.DataFrame
+    """lever × view × deal: P(feasible) with a 95% interval and its change against ``none``."""
+    notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        from .. import __version__
+        from .ensemble import _records
+
+        return {"scenario": self.scenario_id, "scenario_sha256": self.scenario_sha256,
+                "accord_version": __version__, "seed": self.seed, "draws": self.draws,
+                "views": self.views, "models": self.models,
+                "levers": [{"name": lv.name, "title": lv.title, "description": lv.description,
+                            "evidence": list(lv.evidence), "combine": list(lv.combine)}
+                           for lv in self.levers],
+                "forecast": _records(self.forecast), "feasibility": _records(self.feasibility),
+                "notes": self.notes, "skipped_models": self.skipped}
+
+
+def default_levers_path(scenario) -> Path | None:
+    """``levers.yaml`` next to the scenario file, if there is one."""
+    if not scenario.path:
+        return None
+    p = Path(scenario.path)
+    folder = p if p.is_dir() else p.parent
+    cand = folder / "levers.yaml"
+    return cand if cand.exists() else None
+
+
+def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence[str] | None = None,
+           draws: int = 1_000, seed: int | None = 0, deals: Sequence[str] | None = None,
+           unsettled: str = "reserved", chunk: int | None = None, backend: str = "local",
+           scheduler: str | None = None, client=None) -> WhatIf:
+    """How each lever shifts every model's forecast and every deal's feasibility.
+
+    >>> import accord
+    >>> from accord.analysis.whatif import whatif
+    >>> sc = accord.load("eu-emissions")
+    >>> w = whatif(sc, accord.scenario.bundled("eu-emissions") / "levers.yaml",
+    ...            models=["median"], draws=20)
+    >>> "none" in set(w.forecast.lever)
+    True
+    """
+    from .. import models as _models
+    from . import sweeps
+    from .feasibility import TOL, no_deal_notes, wilson
+
+    if isinstance(levers, (str, Path)):
+        levers = read_levers(levers, scenario)
+    levers = list(levers)
+    arrays = compile_levers(scenario, levers)
+    names = list(models) if models is not None else \
+        [n for n, s in _models.available().items() if not s.dynamic]
+    for n in names:
+        _models.get(n)
+    run = sweeps.run(scenario, draws=draws, seed=seed, levers=arrays, models=names,
+                     deals=deals, unsettled=unsettled, chunk=chunk, backend=backend,
+                     scheduler=scheduler, client=client)
+    views = run.views
+    groups = [(v, [v]) for v in views] + ([("ensemble", views)] if len(views) > 1 else [])
+    vix = {v: k for k, v in enumerate(views)}
+    frows = []
+    for m in run.models:
+        arr = run.final[m]  # [L, V, d, i]
+        for label, vs in groups:
+            x = arr[:, [vix[v] for v in vs]].reshape(arr.shape[0], -1, arr.shape[-1])
+            with np.errstate(invalid="ignore"):
+                shift = x - x[:1]
+            with np.errstate(all="ignore"):
+                med = _nanq(x, 0.5)
+                sq = _nanq(shift, (0.1, 0.5, 0.9))
+            for li, name in enumerate(arrays.names):
+                for j, issue in enumerate(run.issues):
+                    frows.append({"lever": name, "view": label, "model": m, "issue": issue,
+                                  "median": med[li, j], "shift": sq[1, li, j],
+                                  "shift_p10": sq[0, li, j], "shift_p90": sq[2, li, j]})
+    prows = []
+    for deal in run.deal_names:
+        val = run.deals[deal]["value"]  # [L, V, d]
+        for label, vs in groups:
+            x = val[:, [vix[v] for v in vs]].reshape(val.shape[0], -1) >= -TOL
+            n = x.shape[1]
+            p0 = x[0].mean()
+            for li, name in enumerate(arrays.names):
+                k = int(x[li].sum())
+                lo, hi = wilson(k, n) if run.draws > 1 else (k / n, k / n)
+                prows.append({"lever": name, "view": label, "deal": deal, "p_feasible": k / n,
+                              "p_low": lo, "p_high": hi, "change": k / n - p0,
+                              "draws_changed": int((x[li] != x[0]).sum()), "draws": n})
+    notes = no_deal_notes(scenario)
+    return WhatIf(scenario.id, scenario.sha256, seed, run.draws, views, levers, run.models,
+                  pd.DataFrame(frows), pd.DataFrame(prows), notes, run.skipped)
+
+
+def _nanq(x: np.ndarray, q) -> np.ndarray:
+    """Quantiles over the draw axis (axis 1) that ignore NaN (models without a forecast)."""
+    if not np.isnan(x).any():
+        return np.quantile(x, q, axis=1)
+    return np.nanquantile(x, q, axis=1)
