@@ -63,7 +63,8 @@ def bench_set(ref: Path, name: str) -> bool:
     per_turn = " ".join(f"{s:.2f}" for s in res["turn_seconds"])
     print(f"{name}: {len(names)} actors, {turns} turns (KTAB {expected['n_turns']}), "
           f"max |dev| from KTAB {dev:.2g} on 0-100")
-    print(f"  per-turn s: {per_turn}")
+    print(f"  per-turn s: {per_turn}  (mean {wall / max(turns, 1):.3f} s; KTAB mean "
+          f"{kw / expected['n_turns']:.2f} s = its total / {expected['n_turns']} turns)")
     print(f"  accord total {wall:.2f} s wall, {cpu:.2f} s CPU | KTAB {kw:g} s wall, "
           f"{kc:g} s CPU | speed-up {kw / wall:.0f}x wall, {kc / cpu:.0f}x CPU")
     ok = same_shape and dev <= 1e-6

@@ -129,6 +129,23 @@ def test_an_xml_scenario_reads_like_its_csv_and_reproduces_ktab(reference, tmp_p
         np.testing.assert_allclose(out.positions[0, t], want, rtol=0, atol=1e-6)
 
 
+def test_the_xml_writer_round_trips_numbers_and_adjustments(reference, tmp_path):
+    csv_sc = io.read(reference / "ktab" / "SOE-Pol-Comp.csv")
+    a, b = csv_sc.actor_ids[:2]
+    adjust = ("<IdealAdjustment><iaPair><adjustingIdeal>" + a + "</adjustingIdeal><referencePos>"
+              + b + "</referencePos><adjust>0.25</adjust></iaPair></IdealAdjustment>\n")
+    src = tmp_path / "src.xml"
+    src.write_text(xml_from(csv_sc, adjust=adjust))
+    sc = io.read(src)
+    out = tmp_path / "out.xml"
+    io.write(sc, out, format="ktab-xml")
+    again = io.read(out)
+    np.testing.assert_array_equal(again.position, sc.position)
+    np.testing.assert_array_equal(again.salience, sc.salience)
+    np.testing.assert_array_equal(again.capability, sc.capability)
+    assert ktab_xml.accommodation(again) == ktab_xml.accommodation(sc)
+
+
 def test_xml_model_parameters_and_ideal_adjustments_are_kept(reference, tmp_path):
     csv_sc = io.read(reference / "ktab" / "dummyData_3Dim.csv")
     a, b = csv_sc.actor_ids[:2]

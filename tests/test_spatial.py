@@ -249,3 +249,35 @@ def test_a_batch_of_draws_equals_a_loop_over_the_draws(sc, d):
         r = int(one.rounds_run[0])
         assert batch.rounds_run[k] == r and batch.stop_reason[k] == one.stop_reason[0]
         np.testing.assert_array_equal(batch.positions[k, :r + 1], one.positions[0, :r + 1])
+
+
+def test_the_fast_all_pairs_challenge_equals_ktabs_literal_formula(reference):
+    """The hot path regroups KTAB's third-party arithmetic; it must agree with the
+    term-by-term version (used for the receiver's view) to rounding."""
+    from accord.models import spatial as sp
+
+    _, sc = load(reference, "dummyData_6Dim")
+    inp = sc.inputs()
+    x, sal, cap = inp.position / 100, inp.salience, inp.capability
+    for commit in ("SemiCommit", "NoCommit", "FullCommit"):
+        for rule in ("Prop", "Cubic", "ASymProsp"):
+            prm = {p.name: p.default for p in sp.PARAMS} | {"ThirdPartyCommit": commit,
+                                                          "VotingRule": rule}
+            state = sp._State(x, x, sal, cap, prm)
+            fast_p, fast_gain = sp._challenge_all(state, sal.sum(-1), cap, prm)
+            n = cap.shape[1]
+            ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+            ii, jj = ii.reshape(1, -1), jj.reshape(1, -1)
+            p, gain = sp._challenge(state, ii, ii, jj, ii, sal.sum(-1), cap, prm)
+            off = ~np.eye(n, dtype=bool)
+            np.testing.assert_allclose(fast_p[0][off], p.reshape(n, n)[off], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(fast_gain[0][off], gain.reshape(n, n)[off], rtol=0,
+                                       atol=1e-12)
+
+
+def test_the_docstring_example_runs():
+    import doctest
+
+    from accord.models import spatial
+
+    assert doctest.testmod(spatial, verbose=False).failed == 0

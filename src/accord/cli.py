@@ -141,8 +141,13 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
     sc = _load(scenario, fmt, lenient, view)
     spec = models.get(model)
     inputs = sc.inputs()
+    params = _params(param)
+    if model == "smp" and sc.format == "ktab-xml" and sc.path:
+        from .scenario.io.ktab_xml import model_parameters
+
+        params = {**model_parameters(sc.path), **params}  # the file's settings as defaults
     outcome, values = models.run(model, inputs, preset=preset, rounds=rounds, seed=seed,
-                                 params=_params(param))
+                                 params=params)
     doc = run_document(outcome, inputs, model=model, preset=preset or spec.default_preset,
                        params=values, seed=seed, scenario_sha256=sc.sha256, version=__version__,
                        view=view)

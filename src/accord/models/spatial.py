@@ -19,11 +19,32 @@ that dimension) and the issue's status quo (or midpoint) as a placeholder positi
 output position is NaN. KTAB requires each actor's saliences to sum to at most 1 (they are
 shares of one attention budget); ``SalienceSum=Rescale`` divides a larger sum down to 1 and
 reports the actors in the summary, ``Reject`` refuses.
+
+The forecast of an issue at each turn is the position most likely to prevail (KTAB's
+per-state PCE over distinct positions); ``extra`` holds every actor's probability, risk
+attitude, target and the partner whose bargain it adopted, per draw and turn.
+
+Example (four actors, two issues on 0-100):
+
+>>> from accord.models import Inputs, run
+>>> inp = Inputs.from_arrays([100, 60, 40, 30],
+...                          [[20, 80], [60, 40], [90, 10], [50, 70]],
+...                          [[0.5, 0.3], [0.4, 0.4], [0.6, 0.2], [0.3, 0.5]],
+...                          low=[0, 0], high=[100, 100], actors=["us", "eu", "cn", "in"])
+>>> out, params = run("smp", inp, preset="ktab")
+>>> str(out.stop_reason[0]), int(out.rounds_run[0])
+('converged', 10)
+>>> out.final[0].round(2).tolist()
+[45.63, 53.91]
+>>> out.extra["probability"][0, -1].round(3).tolist()
+[0.673, 0.246, 0.08, 0.246]
 """
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -40,6 +61,7 @@ _POS_TOL = 1e-3            # positions closer than this (on [0, 1]) are the same
 _STOP_RATIO = 0.02
 _STOP_OFFSET = 1e-4
 _MIN_TURNS = 2
+_CHUNK_ELEMENTS = 2.5e6    # draws run in blocks of about this many [i, j, n] cells
 
 VICTORY = ("Linear", "Square", "Quartic", "Octic", "Binary")
 PCE = ("Conditional", "MarkovIncentive", "MarkovUniform")
@@ -99,7 +121,9 @@ def _utility(d, r):
 
     d > 1 only from round-off (positions stay in the unit cube); KTAB then uses (1-d)(1+R).
     """
-    u = (1 - d) * (1 + d * r)
+    u = np.multiply(d, r)
+    u += 1
+    u *= 1 - d
     far = d > 1
     if np.any(far):
         u = np.where(far, (1 - d) * (1 + r), u)
@@ -111,9 +135,10 @@ def _distance(ref, pos, sal):
 
     sqrt(sum_k (s_ik (ref_ik - pos_jk))^2 / sum_k s_ik^2); 0 for an actor with no salience.
     """
-    diff = ref[:, :, None, :] - pos[:, None, :, :]
-    ds = diff * sal[:, :, None, :]
-    num = np.sum(ds * ds, axis=-1)
+    ds = np.subtract(ref[:, :, None, :], pos[:, None, :, :])
+    ds *= sal[:, :, None, :]
+    ds *= ds
+    num = np.sum(ds, axis=-1)
     den = np.sum(sal * sal, axis=-1)[:, :, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         d = np.sqrt(num / den)
@@ -195,7 +220,7 @@ def _victory_matrix(strength, model: str):
 
 
 def _complement(model: str, strength):
-    """For a > b: P(b beats a) as KTAB computes it, x2 / (x1 + x2) with (x1, x2) from (C_ab, C_ba)."""
+    """For a > b: P(b beats a) as KTAB computes it, x2 / (x1 + x2), (x1, x2) from (C_ab, C_ba)."""
     c1, c2 = strength, np.swapaxes(strength, 1, 2)
     if model == "Binary":
         t = 1.10
@@ -287,7 +312,7 @@ def _choose(prob, member, rank, stochastic: bool, rng: np.random.Generator):
 
 # ---- unique positions (sequential by nature: greedy, order-dependent) ---------------------
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _unique_positions(pos, tol):
     """Greedy representatives (lowest index) and each actor's last matching representative."""
     nb, na, nk = pos.shape
@@ -340,14 +365,10 @@ class _State:
         idx = np.arange(n)
         # own[b, a, j] = U^a(a, j): a's own utility of j's position
         self.own = _utility(self.dist, self.r_hi[:, idx, idx][:, :, None])
-        self._util = None
 
-    @property
-    def util(self):
-        """``[B, h, i, j]``: h's estimate of i's utility of j's position (built on demand)."""
-        if self._util is None:
-            self._util = _utility(self.dist[:, None, :, :], self.r_hi[:, :, :, None])
-        return self._util
+    def u(self, b, h, i, j):
+        """h's estimate of i's utility of j's position, for broadcast index arrays."""
+        return _utility(self.dist[b, i, j], self.r_hi[b, h, i])
 
     def prevailing(self, cap, prm):
         """Probability that each actor's position prevails: a PCE over unique positions."""
@@ -362,13 +383,13 @@ def _challenge(st: _State, h, i, j, k, tot_sal, cap, prm):
 
     All index arrays are ``[B, P]``; third parties are evaluated for every pair at once.
     """
-    util = st.util
+    u = st.u
     bsz, n = cap.shape
     b = np.arange(bsz)[:, None]
     rule = prm["VotingRule"]
     w = tot_sal * cap                                                 # [B, n]
-    uii, uij = util[b, h, i, i], util[b, h, i, j]
-    uji, ujj = util[b, h, j, i], util[b, h, j, j]
+    uii, uij = u(b, h, i, i), u(b, h, i, j)
+    uji, ujj = u(b, h, j, i), u(b, h, j, j)
     wi = np.take_along_axis(w, i, axis=1)
     wj = np.take_along_axis(w, j, axis=1)
     ci = _vote(rule, wi, uii - uij)
@@ -378,9 +399,9 @@ def _challenge(st: _State, h, i, j, k, tot_sal, cap, prm):
     # third parties n: [B, P, n]
     hb, bb = h[:, :, None], b[:, :, None]
     nn = np.arange(n)[None, None, :]
-    u_ni = util[bb, hb, nn, i[:, :, None]]
-    u_nj = util[bb, hb, nn, j[:, :, None]]
-    u_nn = util[bb, hb, nn, nn]
+    u_ni = u(bb, hb, nn, i[:, :, None])
+    u_nj = u(bb, hb, nn, j[:, :, None])
+    u_nn = u(bb, hb, nn, nn)
     wn = w[:, None, :]
     v = _vote(rule, wn, u_ni - u_nj)
     c_in = ch_ij[..., None] + np.maximum(v, 0.0)
@@ -408,7 +429,7 @@ def _challenge(st: _State, h, i, j, k, tot_sal, cap, prm):
     ch_ji = ch_ji + np.maximum(-vote_n, 0.0).sum(axis=-1)
     p_ij = ch_ij / (ch_ij + ch_ji)
     p_ji = ch_ji / (ch_ij + ch_ji)
-    uki, ukj = util[b, h, k, i], util[b, h, k, j]
+    uki, ukj = u(b, h, k, i), u(b, h, k, j)
     eu_sq = uki + ukj
     eu_win = uki + uki
     eu_lose = ukj + ukj
@@ -442,48 +463,38 @@ def _challenge_all(st: _State, tot_sal, cap, prm):
     ch_ij = (_MIN_CHALLENGE + np.maximum(ci, 0.0)) + np.maximum(cj, 0.0)
     ch_ji = (_MIN_CHALLENGE + np.maximum(-ci, 0.0)) + np.maximum(-cj, 0.0)
     wn = w[:, None, None, :]
-    # third parties, in place on a few [B, i, j, n] buffers (this is the O(N^3) hot spot)
-    buf_a = np.subtract(u_ni, u_nj)
-    if rule == "Prop":
-        buf_a *= wn
-    else:
-        buf_a = _vote(rule, wn, buf_a)
-    p_in = np.maximum(buf_a, 0.0)
-    p_in += ch_ij[..., None]                                          # C_i + [v_n]+
-    np.negative(buf_a, out=buf_a)
-    np.maximum(buf_a, 0.0, out=buf_a)
-    buf_a += ch_ji[..., None]                                         # C_j + [v_n]-
-    buf_a += p_in
-    np.divide(p_in, buf_a, out=p_in)                                  # p_in
-    p_jn = np.subtract(1.0, p_in, out=buf_a)
     commit = prm["ThirdPartyCommit"]
     if commit not in COMMIT:
         raise ValueError(f"ThirdPartyCommit: unknown {commit!r}")
-    win_i = (u_ni + u_ni) + (u_ni if commit == "FullCommit" else u_nn)   # i wins, n joined i
-    win_j = (u_ni + u_ni) + (u_nn if commit == "NoCommit" else u_ni)     # i wins, n joined j
-    lose = np.add(u_nj, u_nj)
-    lose += u_nn if commit == "NoCommit" else u_nj                       # j wins, n joined i
-    lose *= p_jn
-    join = np.multiply(p_in, win_i)
-    join += lose
-    np.add(u_nj, u_nj, out=lose)
-    lose += u_nn if commit != "FullCommit" else u_nj                     # j wins, n joined j
-    lose *= p_jn
-    np.multiply(p_in, win_j, out=p_in)
-    p_in += lose
-    join -= p_in                                                      # EU(join i) - EU(join j)
-    if rule == "Prop":
-        join *= wn
-        vote_n = join
-    else:
-        vote_n = _vote(rule, wn, join)
-    vote_n[:, idx, :, idx] = 0.0          # n == i
-    vote_n[:, :, idx, idx] = 0.0          # n == j
-    pos = np.maximum(vote_n, 0.0, out=lose)
-    ch_ij = ch_ij + pos.sum(axis=-1)
-    neg = np.negative(vote_n, out=vote_n)
-    np.maximum(neg, 0.0, out=neg)
-    ch_ji = ch_ji + neg.sum(axis=-1)
+    if commit == "SemiCommit":
+        # Third party n joins i or j by comparing the sum of three utilities in its little
+        # (i, j, n) contest: EU(join i) - EU(join j) = p_in (u_nn - u_ni) + p_jn (u_nj - u_nn)
+        # under SemiCommit. Under NoCommit and FullCommit the two sides are identical,
+        # so third parties abstain (as in KTAB, where their votes are exactly zero).
+        # In place on three [B, i, j, n] buffers: this is the O(N^3) hot spot.
+        buf_v = np.subtract(u_ni, u_nj)
+        if rule == "Prop":
+            buf_v *= wn
+        else:
+            buf_v = _vote(rule, wn, buf_v)                            # v_n
+        buf_d = np.abs(buf_v)
+        buf_d += (ch_ij + ch_ji)[..., None]                           # C_i + C_j + |v_n|
+        np.maximum(buf_v, 0.0, out=buf_v)
+        buf_v += ch_ij[..., None]                                     # C_i + [v_n]+
+        p_in = np.divide(buf_v, buf_d, out=buf_v)
+        lose = np.subtract(u_nj, u_nn, out=buf_d)                     # u_nj - u_nn
+        diff = np.subtract(u_nn - u_ni, lose)
+        diff *= p_in
+        diff += lose
+        if rule == "Prop":
+            diff *= wn
+            vote_n = diff
+        else:
+            vote_n = _vote(rule, wn, diff)
+        vote_n[:, idx, :, idx] = 0.0          # n == i
+        vote_n[:, :, idx, idx] = 0.0          # n == j
+        ch_ij = ch_ij + np.maximum(vote_n, 0.0, out=buf_d).sum(axis=-1)
+        ch_ji = ch_ji - np.minimum(vote_n, 0.0, out=vote_n).sum(axis=-1)
     p_ij = ch_ij / (ch_ij + ch_ji)
     p_ji = ch_ji / (ch_ij + ch_ji)
     eu_sq = u_ii + u_ij
@@ -596,7 +607,8 @@ def _turn(st: _State, sal, tot_sal, cap, prm, rng):
     new = np.where((win == 0)[..., None], x, np.where(mine_init[..., None], new_i, new_j))
     partner = np.where(win == 0, -1, np.where(mine_init, np.take_along_axis(rcvr, o, axis=1),
                                                np.take_along_axis(init, o, axis=1)))
-    record = {"target": np.where(active, target, -1), "target_prob": np.where(active, p_tgt, np.nan),
+    record = {"target": np.where(active, target, -1),
+              "target_prob": np.where(active, p_tgt, np.nan),
               "target_gain": np.where(active, best, np.nan), "partner": partner}
     return new, record
 
@@ -721,12 +733,27 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
 
 
 def _chunked(x, sal, cap, rounds, rng, prm, chunk: int) -> dict[str, Any]:
-    """Run draws in blocks so that the ``[B, N, N, N]`` temporaries fit in memory."""
+    """Run draws in blocks so that the ``[B, N, N, N]`` temporaries fit in memory.
+
+    Blocks run on a thread per core (numpy releases the GIL in its loops); each block gets
+    its own child generator, spawned in block order, so results do not depend on timing.
+    """
     d = x.shape[0]
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    if d > 1 and workers > 1:
+        chunk = min(chunk, -(-d // workers))
     if d <= chunk:
         return simulate(x, sal, cap, rounds=rounds, rng=rng, **prm)
-    parts = [simulate(x[s:s + chunk], sal[s:s + chunk], cap[s:s + chunk], rounds=rounds,
-                      rng=rng, **prm) for s in range(0, d, chunk)]
+    starts = range(0, d, chunk)
+    rngs = rng.spawn(len(starts))
+
+    def block(k: int) -> dict[str, Any]:
+        s = starts[k]
+        return simulate(x[s:s + chunk], sal[s:s + chunk], cap[s:s + chunk], rounds=rounds,
+                        rng=rngs[k], **prm)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(block, range(len(starts))))
     t = max(p["positions"].shape[1] for p in parts)
     out: dict[str, Any] = {}
     for key in parts[0]:
@@ -753,7 +780,10 @@ def run(inputs: Inputs, *, rounds: int, rng: np.random.Generator, **params) -> O
     salience_sum = params.pop("SalienceSum", "Rescale")
     x, sal, cap, width, rescaled = _prepare(inputs, salience_sum)
     n = x.shape[1]
-    chunk = max(1, int(2.5e6 // max(n, 1) ** 3))
+    chunk = max(1, int(_CHUNK_ELEMENTS // max(n, 1) ** 3))
+    acc = getattr(inputs, "accommodation", None)   # KTAB XML IdealAdjustment, when carried
+    if acc is not None:
+        params = {**params, "accommodation": acc}
     res = _chunked(x, sal, cap, rounds, rng, params, chunk)
     pos01 = res["positions"]
     positions = inputs.low + pos01 * width

@@ -34,7 +34,7 @@ def _sniff(path: Path, head: str) -> int:
         return 0
     first, second = _cells(lines[0]), _cells(lines[1])
     counts = len(first) >= 4 and bool(_INT.match(first[2])) and bool(_INT.match(first[3]))
-    header = [c.lower() for c in second[:3]] 
+    header = [c.lower() for c in second[:3]]
     if counts and len(header) == 3 and header[:2] == ["actor", "description"] \
             and header[2] in CAPABILITY_HEADERS:
         return 10
@@ -202,10 +202,8 @@ def _quote(text: str) -> str:
     return text
 
 
-def write(scenario, path: Path) -> None:
-    """KTAB CSV: each issue rescaled to 0–100, salience × 100; refuses what KTAB cannot hold."""
-    from ...fileio import atomic_write
-
+def check_writable(scenario) -> None:
+    """KTAB needs a stance of every actor on every issue and saliences summing to <= 1."""
     problems = []
     for a in scenario.actors:
         total = 0.0
@@ -218,7 +216,14 @@ def write(scenario, path: Path) -> None:
         if total > 1 + 1e-9:
             problems.append(f"{a.id}'s saliences sum to {total:g} (KTAB needs at most 1)")
     if problems:
-        raise ValueError("KTAB CSV cannot hold this scenario: " + "; ".join(problems[:5]))
+        raise ValueError("KTAB files cannot hold this scenario: " + "; ".join(problems[:5]))
+
+
+def write(scenario, path: Path) -> None:
+    """KTAB CSV: each issue rescaled to 0–100, salience × 100; refuses what KTAB cannot hold."""
+    from ...fileio import atomic_write
+
+    check_writable(scenario)
     head = [_quote(scenario.title or scenario.id), _quote(scenario.description or ""),
             str(len(scenario.actors)), str(len(scenario.issues))]
     lines = [",".join(head)]

@@ -6,7 +6,8 @@
 ``Salience/dSal*``, positions and saliences on 0–100) and optional
 ``IdealAdjustment/iaPair*`` (``adjustingIdeal``, ``referencePos``, ``adjust`` in [0, 1]).
 
-Parsed with expat so that every element keeps its line and column. A document type
+The writer produces the same layout (issues rescaled to 0–100). Parsed with expat so
+that every element keeps its line and column. A document type
 declaration is refused outright: SMP files need none, and refusing it rules out entity
 expansion attacks ("billion laughs") and external entities. The model parameters are
 reported in ``Scenario.notes`` and returned by :func:`model_parameters`; the ideal
@@ -266,7 +267,8 @@ def _parameters(root: _Node, out: Collector) -> dict[str, str]:
     return found
 
 
-def _adjustments(root: _Node, actors: dict[str, int], out: Collector) -> dict[str, dict[str, float]]:
+def _adjustments(root: _Node, actors: dict[str, int],
+                 out: Collector) -> dict[str, dict[str, float]]:
     node = _one(root, "IdealAdjustment", out, required=False)
     if node is None:
         return {}
@@ -326,5 +328,45 @@ def accommodation(scenario) -> "list[list[float]]":
     return a
 
 
+def write(scenario, path: Path) -> None:
+    """KTAB SMP XML: issues rescaled to 0–100, salience × 100, ideal adjustments kept."""
+    from xml.sax.saxutils import escape
+
+    from ...fileio import atomic_write
+    from .ktab import _num, check_writable
+
+    check_writable(scenario)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<Scenario>",
+             f"  <name>{escape(scenario.title or scenario.id)}</name>",
+             f"  <desc>{escape(scenario.description or '')}</desc>", "  <Dimensions>"]
+    lines += [f"    <dName>{escape(x.id)}</dName>" for x in scenario.issues]
+    lines += ["  </Dimensions>", "  <Actors>"]
+    for a in scenario.actors:
+        lines += ["    <Actor>", f"      <name>{escape(a.id)}</name>",
+                  f"      <description>{escape(a.description or a.name or '')}</description>",
+                  f"      <capability>{_num(a.capability.value)}</capability>", "      <Position>"]
+        for x in scenario.issues:
+            p = scenario.stances[(a.id, x.id)].position.value
+            if not (x.low == 0 and x.high == 100):
+                p = 100.0 * (p - x.low) / (x.high - x.low)
+            lines.append(f"        <dCoord>{_num(p)}</dCoord>")
+        lines += ["      </Position>", "      <Salience>"]
+        lines += [f"        <dSal>{_num(scenario.stances[(a.id, x.id)].salience.value * 100)}"
+                  "</dSal>" for x in scenario.issues]
+        lines += ["      </Salience>", "    </Actor>"]
+    lines.append("  </Actors>")
+    pairs = [(a.id, ref, v) for a in scenario.actors
+             for ref, v in (a.extra.get("ktab_ideal_adjustment") or {}).items()]
+    if pairs:
+        lines.append("  <IdealAdjustment>")
+        for who, ref, v in pairs:
+            lines.append(f"    <iaPair><adjustingIdeal>{escape(who)}</adjustingIdeal>"
+                         f"<referencePos>{escape(ref)}</referencePos>"
+                         f"<adjust>{_num(v)}</adjust></iaPair>")
+        lines.append("  </IdealAdjustment>")
+    lines.append("</Scenario>")
+    atomic_write(path, "\n".join(lines) + "\n")
+
+
 FORMAT = Format("ktab-xml", "KTAB SMP XML (<Scenario> with <Actors>, <Dimensions>)", (".xml",),
-                _sniff, read, None)
+                _sniff, read, write)
