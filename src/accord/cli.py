@@ -301,7 +301,8 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
                     cells.append(f"{_fmt(r['median'], 1)} [{_fmt(r['p10'], 0)}–{_fmt(r['p90'], 0)}]")
             last = cols[-1]
             anchor = rows.loc[last]["anchor"] if last in rows.index else None
-            table.add_row(m, *cells, _esc(anchor if isinstance(anchor, str) else "—"))
+            anchor = anchor if isinstance(anchor, str) else "—"
+            table.add_row(m, *cells, _esc(anchor if len(anchor) <= 40 else anchor[:39] + "…"))
         out.print(table)
     if len(result.disagreement):
         d = result.disagreement.head(top)

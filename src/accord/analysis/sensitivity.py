@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -98,7 +100,8 @@ def key_actors(scenario, models: Sequence[str] | None = None, draws: int = 200,
             final = _models.run(name, batch, seed=seed)[0].final.reshape(V + 1, n, i)
         except ValueError:
             continue
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no stance there
             diff = (final[1:] - final[:1]) / step[..., None]  # [V, n, i]
             eff = np.nanmean(diff, axis=1) if np.isnan(diff).any() else diff.mean(axis=1)
         share = np.abs(eff) / np.where(width > 0, width, 1.0) * 100  # % of scale per step

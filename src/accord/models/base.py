@@ -31,6 +31,9 @@ class Inputs:
     veto: np.ndarray
     actors: tuple[str, ...]
     issues: tuple[str, ...]
+    power: np.ndarray | None = None
+    """Optional ``[d, a, i]`` per-issue power where it differs from capability (decide's files);
+    models that know no such thing use capability."""
 
     @classmethod
     def from_arrays(cls, capability, position, salience, low=None, high=None,
@@ -71,13 +74,15 @@ class Inputs:
     def draw(self, k: int) -> "Inputs":
         """The k-th draw as a batch of one (used by loop-equivalence tests)."""
         return replace(self, capability=self.capability[k:k + 1],
-                       position=self.position[k:k + 1], salience=self.salience[k:k + 1])
+                       position=self.position[k:k + 1], salience=self.salience[k:k + 1],
+                       power=None if self.power is None else self.power[k:k + 1])
 
     def subset_issues(self, idx) -> "Inputs":
         idx = np.atleast_1d(idx)
         return replace(self, position=self.position[:, :, idx], salience=self.salience[:, :, idx],
                        low=self.low[idx], high=self.high[idx], status_quo=self.status_quo[idx],
-                       issues=tuple(self.issues[j] for j in idx))
+                       issues=tuple(self.issues[j] for j in idx),
+                       power=None if self.power is None else self.power[:, :, idx])
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,13 @@ Example::
     >>> inp = Inputs.from_arrays([1, 1], [[0, 100], [100, 0]], [[0.9, 0.2], [0.2, 0.9]],
     ...                          low=[0, 0], high=[100, 100])
     >>> out, _ = run("exchange", inp, preset="decide_deterministic", rounds=1)
-    >>> [round(v, 2) for v in out.final[0]]
-    [100.0, 0.0]
+    >>> out.final[0].round(2).tolist()    # each gets its way where it cares most
+    [0.0, 0.0]
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -90,9 +92,9 @@ def _move_ok(k, role, move, pos, cf, cint):
     if pos + move < -TOL or pos + move > 100.0 + TOL:
         return False
     if role == 0:
-        cnt, fs, fmn, fmx = cint[k, C_FCI], cf[k, F_FSI], cf[k, F_FMNI], cf[k, F_FMXI]
+        cnt, fs, fmn, fmx = cint[C_FCI, k], cf[F_FSI, k], cf[F_FMNI, k], cf[F_FMXI, k]
     else:
-        cnt, fs, fmn, fmx = cint[k, C_FCJ], cf[k, F_FSJ], cf[k, F_FMNJ], cf[k, F_FMXJ]
+        cnt, fs, fmn, fmx = cint[C_FCJ, k], cf[F_FSJ, k], cf[F_FMNJ, k], cf[F_FMXJ, k]
     if fs + move > 100.0:
         return False
     mn, mx = move, move
@@ -103,9 +105,9 @@ def _move_ok(k, role, move, pos, cf, cint):
 
 
 @njit(cache=True)
-def _check_nbs(k, role, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _check_nbs(k, role, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """Cut the mover's move when it would push the outcome past the partner (rule T3)."""
-    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     if role == 0:
         X, Y, e, f, fy, fmx = ai, aj, q, p, F_YI, F_MI
         oy, omv = F_YJ, F_MJ
@@ -114,7 +116,7 @@ def _check_nbs(k, role, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         oy, omv = F_YI, F_MI
     xs = P[X, e]
     nbs0 = _outcome_with(e, X, Y, xs, x, cs, N, W, Gv, Gset, Gcorr)
-    nbs1 = _outcome_with(e, X, Y, cf[k, fy], x, cs, N, W, Gv, Gset, Gcorr)
+    nbs1 = _outcome_with(e, X, Y, cf[fy, k], x, cs, N, W, Gv, Gset, Gcorr)
     target = x[Y, e]
     d0 = target - nbs0
     d1 = target - nbs1
@@ -135,25 +137,25 @@ def _check_nbs(k, role, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         mY = -mY
     if xs > target:
         mX = -mX
-    cf[k, omv] = mY
-    cf[k, fmx] = mX
-    cf[k, oy] = P[Y, f] + mY
-    cf[k, fy] = xs + mX
-    cf[k, F_GAIN] = abs(dY * s[Y, f] - dX * s[Y, e])
+    cf[omv, k] = mY
+    cf[fmx, k] = mX
+    cf[oy, k] = P[Y, f] + mY
+    cf[fy, k] = xs + mX
+    cf[F_GAIN, k] = abs(dY * s[Y, f] - dX * s[Y, e])
     okY = _move_ok(k, 1 - role, mY, P[Y, f], cf, cint)
     okX = _move_ok(k, role, mX, xs, cf, cint)
-    cint[k, C_VALID] = 1 if (okY and okX) else 0
+    cint[C_VALID, k] = 1 if (okY and okX) else 0
     if role == 0:
-        cint[k, C_CAPI] = 1
+        cint[C_CAPI, k] = 1
     else:
-        cint[k, C_CAPJ] = 1
+        cint[C_CAPJ, k] = 1
 
 
 @njit(cache=True)
 def _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """decide's calculate_maximum_utility: each side's utility when the other gains 0."""
-    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
-    yi, yj = cf[k, F_YI], cf[k, F_YJ]
+    ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
+    yi, yj = cf[F_YI, k], cf[F_YJ, k]
     i_par = x[ai, p] == yi
     j_par = x[aj, q] == yj
     nbs0_i = _outcome_with(q, ai, aj, P[ai, q], x, cs, N, W, Gv, Gset, Gcorr)
@@ -185,27 +187,27 @@ def _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     d_u1 = l_ / (sh * s_oppdem)
     d_u2 = g / (sh * s_sup)
     if over != 0.0:
-        cf[k, f_opp] = over
+        cf[f_opp, k] = over
     else:
-        cf[k, f_opp] = sh * s_oppdem * d_u2 - l_
-    cf[k, f_act] = g - sh * s_sup * d_u1
+        cf[f_opp, k] = sh * s_oppdem * d_u2 - l_
+    cf[f_act, k] = g - sh * s_sup * d_u1
 
 
 @njit(cache=True)
 def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """decide's randomized_gain (Dijkstra et al. 2018): the chosen side wins or loses
     a random share of the gain and the deal is rebuilt around it (quirks kept)."""
-    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     if role == 0:
         X, Y, e, f = ai, aj, q, p
         fmX, fmY, fyX, fyY, feu = F_MI, F_MJ, F_YI, F_YJ, F_EUMI
     else:
         X, Y, e, f = aj, ai, p, q
         fmX, fmY, fyX, fyY, feu = F_MJ, F_MI, F_YJ, F_YI, F_EUMJ
-    eu = cf[k, F_GAIN]
-    v, z = cf[k, F_V], cf[k, F_Z]
+    eu = cf[F_GAIN, k]
+    v, z = cf[F_V, k], cf[F_Z, k]
     if v < 0.5:
-        eui = eu + pval * z * (cf[k, feu] - eu)
+        eui = eu + pval * z * (cf[feu, k] - eu)
     else:
         eui = eu - pval * z * eu
     xs, ys = P[X, e], P[Y, f]
@@ -233,28 +235,28 @@ def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr
             move_j = er_p * W[f] / cs[Y, f]
             move_i = move_i_a      # decide keeps the full (signed) move here
             if role == 0:
-                cint[k, C_CAPI] = 1
+                cint[C_CAPI, k] = 1
             else:
-                cint[k, C_CAPJ] = 1
+                cint[C_CAPJ, k] = 1
     mX, mY = move_i, move_j
     if xs > x[Y, e]:
         mX = -mX
     if ys > x[X, f]:
         mY = -mY
-    cf[k, fmX] = mX
-    cf[k, fmY] = mY
-    cf[k, fyX] = xs + mX
-    cf[k, fyY] = ys + mY
+    cf[fmX, k] = mX
+    cf[fmY, k] = mY
+    cf[fyX, k] = xs + mX
+    cf[fyY, k] = ys + mY
     okX = _move_ok(k, role, mX, xs, cf, cint)
     okY = _move_ok(k, 1 - role, mY, ys, cf, cint)
-    cint[k, C_VALID] = 1 if (okX and okY) else 0
+    cint[C_VALID, k] = 1 if (okX and okY) else 0
 
 
 @njit(cache=True)
 def _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """The candidate's equal-gain deal from the current state (decide's calculate)."""
     pval = opt[0]
-    ai, aj, p, q = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
+    ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     xiq, xjp = P[ai, q], P[aj, p]
     dip, djq = x[ai, p], x[aj, q]
     full_j = abs(dip - xjp)
@@ -272,32 +274,32 @@ def _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         mi = -mi
     if xjp > dip:
         mj = -mj
-    cf[k, F_MI] = mi
-    cf[k, F_MJ] = mj
-    cf[k, F_YI] = xiq + mi
-    cf[k, F_YJ] = xjp + mj
-    cf[k, F_YEGI] = xiq + mi
-    cf[k, F_YEGJ] = xjp + mj
+    cf[F_MI, k] = mi
+    cf[F_MJ, k] = mj
+    cf[F_YI, k] = xiq + mi
+    cf[F_YJ, k] = xjp + mj
+    cf[F_YEGI, k] = xiq + mi
+    cf[F_YEGJ, k] = xjp + mj
     gain = abs(dq * s[ai, q] - dp * s[ai, p])
-    cf[k, F_GAIN] = gain
-    cint[k, C_CAPI] = 0
-    cint[k, C_CAPJ] = 0
+    cf[F_GAIN, k] = gain
+    cint[C_CAPI, k] = 0
+    cint[C_CAPJ, k] = 0
     ok = _move_ok(k, 0, mi, xiq, cf, cint) and _move_ok(k, 1, mj, xjp, cf, cint)
     if gain < MIN_GAIN:
         ok = False
     if not ok:
-        cint[k, C_VALID] = 0
+        cint[C_VALID, k] = 0
         return
-    _check_nbs(k, 0, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
-    _check_nbs(k, 1, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
-    ok = (_move_ok(k, 0, cf[k, F_MI], xiq, cf, cint)
-          and _move_ok(k, 1, cf[k, F_MJ], xjp, cf, cint))
-    cint[k, C_VALID] = 1 if ok else 0
+    _check_nbs(k, 0, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+    _check_nbs(k, 1, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+    ok = (_move_ok(k, 0, cf[F_MI, k], xiq, cf, cint)
+          and _move_ok(k, 1, cf[F_MJ, k], xjp, cf, cint))
+    cint[C_VALID, k] = 1 if ok else 0
     if pval > 0.0:
         u = np.random.random()
-        cf[k, F_U] = u
-        cf[k, F_V] = np.random.random()
-        cf[k, F_Z] = np.random.random()
+        cf[F_U, k] = u
+        cf[F_V, k] = np.random.random()
+        cf[F_Z, k] = np.random.random()
         _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
         _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, P,
                          Gv, Gset, Gcorr)
@@ -307,32 +309,32 @@ def _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
 def _freeze(k, role, cf, cint):
     """Keep the current tentative move in the history (decide's stale-entry quirk)."""
     if role == 0:
-        m = cf[k, F_MI]
-        if cint[k, C_FCI] == 0:
-            cf[k, F_FMNI] = m
-            cf[k, F_FMXI] = m
+        m = cf[F_MI, k]
+        if cint[C_FCI, k] == 0:
+            cf[F_FMNI, k] = m
+            cf[F_FMXI, k] = m
         else:
-            cf[k, F_FMNI] = min(cf[k, F_FMNI], m)
-            cf[k, F_FMXI] = max(cf[k, F_FMXI], m)
-        cf[k, F_FSI] += m
-        cint[k, C_FCI] += 1
+            cf[F_FMNI, k] = min(cf[F_FMNI, k], m)
+            cf[F_FMXI, k] = max(cf[F_FMXI, k], m)
+        cf[F_FSI, k] += m
+        cint[C_FCI, k] += 1
     else:
-        m = cf[k, F_MJ]
-        if cint[k, C_FCJ] == 0:
-            cf[k, F_FMNJ] = m
-            cf[k, F_FMXJ] = m
+        m = cf[F_MJ, k]
+        if cint[C_FCJ, k] == 0:
+            cf[F_FMNJ, k] = m
+            cf[F_FMXJ, k] = m
         else:
-            cf[k, F_FMNJ] = min(cf[k, F_FMNJ], m)
-            cf[k, F_FMXJ] = max(cf[k, F_FMXJ], m)
-        cf[k, F_FSJ] += m
-        cint[k, C_FCJ] += 1
+            cf[F_FMNJ, k] = min(cf[F_FMNJ, k], m)
+            cf[F_FMXJ, k] = max(cf[F_FMXJ, k], m)
+        cf[F_FSJ, k] += m
+        cint[C_FCJ, k] += 1
 
 
 @njit(cache=True)
 def _recalculate(k, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """decide's recalculate(k, executed E); returns whether k was recomputed."""
-    ki, kj, kp, kq = cint[k, C_I], cint[k, C_J], cint[k, C_P], cint[k, C_Q]
-    ei, ej, ep, eq = cint[E, C_I], cint[E, C_J], cint[E, C_P], cint[E, C_Q]
+    ki, kj, kp, kq = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
+    ei, ej, ep, eq = cint[C_I, E], cint[C_J, E], cint[C_P, E], cint[C_Q, E]
     # supply matches: (actor, supply issue); i supplies q, j supplies p
     sup_i = (ki == ei and kq == eq) or (ki == ej and kq == ep)
     sup_j = (kj == ei and kp == eq) or (kj == ej and kp == ep)
@@ -372,14 +374,14 @@ def _set_update(a, e, u, y, start, cs, x, Gv, Gset, Gcorr):
 
 
 @njit(cache=True)
-def _before(a, b, gain, pos_a, pos_b):
-    """Stable descending order by gain with tie tolerance (rule T1)."""
-    ga, gb = gain[a], gain[b]
+def _before2(ga, gb, pa, pb):
+    """Stable descending order by gain with tie tolerance (rule T1): gains closer than
+    GAIN_TOL are a tie and the earlier list position goes first."""
     if ga > gb + GAIN_TOL:
         return True
     if gb > ga + GAIN_TOL:
         return False
-    return pos_a < pos_b
+    return pa < pb
 
 
 @njit(cache=True)
@@ -397,7 +399,7 @@ def _sort_entries(ent, pos, gain):
             lo, mid, hi = i, min(i + width, n), min(i + 2 * width, n)
             l, r, o = lo, mid, lo
             while l < mid and r < hi:
-                if _before(a[r], a[l], gain, pa[r], pa[l]):
+                if _before2(gain[a[r]], gain[a[l]], pa[r], pa[l]):
                     b[o] = a[r]
                     pb[o] = pa[r]
                     r += 1
@@ -424,21 +426,18 @@ def _sort_entries(ent, pos, gain):
 
 
 @njit(cache=True)
-def _resort(lst, n, cint, gain):
-    """Drop invalid entries and merge the changed ones back: the list a stable sort by
-    gain would give, in O(n) instead of O(n log n)."""
-    keep = np.empty(n, np.int64)
-    keep_pos = np.empty(n, np.int64)
-    chg = np.empty(n, np.int64)
-    chg_pos = np.empty(n, np.int64)
+def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop):
+    """Merge the changed entries of lst[start:m] back (and, after an execution, drop the
+    invalid ones as decide's sweep does): the list a stable sort by gain would give, in
+    O(n) instead of O(n log n). Writes lst[0:new m]."""
     nk = 0
     nc = 0
-    for t in range(n):
+    for t in range(start, m):
         k = lst[t]
-        if cint[k, C_VALID] == 0:
-            cint[k, C_MULT] -= 1
+        if drop and cint[C_VALID, k] == 0:
+            cint[C_MULT, k] -= 1
             continue
-        if cint[k, C_CHG] != 0:
+        if cint[C_CHG, k] != 0:
             chg[nc] = k
             chg_pos[nc] = t
             nc += 1
@@ -446,33 +445,35 @@ def _resort(lst, n, cint, gain):
             keep[nk] = k
             keep_pos[nk] = t
             nk += 1
-    if nc > 0:
+    if nc > 1:
         order = _sort_entries(np.arange(nc), chg_pos[:nc], _gather(gain, chg[:nc]))
         c2 = chg[:nc][order]
         p2 = chg_pos[:nc][order]
     else:
-        c2 = chg[:0]
-        p2 = chg_pos[:0]
+        c2 = chg[:nc].copy()
+        p2 = chg_pos[:nc].copy()
     for t in range(nc):
-        cint[c2[t], C_CHG] = 0
+        cint[C_CHG, c2[t]] = 0
+    # insert each changed entry by binary search into the (still sorted) unchanged ones
     o = 0
     a = 0
-    b = 0
-    while a < nk and b < nc:
-        if _before2(gain[c2[b]], gain[keep[a]], p2[b], keep_pos[a]):
-            lst[o] = c2[b]
-            b += 1
-        else:
-            lst[o] = keep[a]
-            a += 1
-        o += 1
-    while a < nk:
-        lst[o] = keep[a]
-        a += 1
-        o += 1
-    while b < nc:
+    for b in range(nc):
+        g, pb = gain[c2[b]], p2[b]
+        lo, hi = a, nk
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _before2(g, gain[keep[mid]], pb, keep_pos[mid]):
+                hi = mid
+            else:
+                lo = mid + 1
+        for t in range(a, lo):
+            lst[o] = keep[t]
+            o += 1
+        a = lo
         lst[o] = c2[b]
-        b += 1
+        o += 1
+    for t in range(a, nk):
+        lst[o] = keep[t]
         o += 1
     return o
 
@@ -483,15 +484,6 @@ def _gather(gain, idx):
     for t in range(idx.shape[0]):
         out[t] = gain[idx[t]]
     return out
-
-
-@njit(cache=True)
-def _before2(ga, gb, pa, pb):
-    if ga > gb + GAIN_TOL:
-        return True
-    if gb > ga + GAIN_TOL:
-        return False
-    return pa < pb
 
 
 # ---------------------------------------------------------------------------------------
@@ -529,8 +521,8 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
                 if pres[a, p] and pres[a, q]:
                     cnt[int(left[a, p]) + 2 * int(left[a, q])] += 1
             total += cnt[0] * cnt[3] + cnt[1] * cnt[2]
-    cint = np.zeros((total, NI), np.int64)
-    cf = np.zeros((total, NF))
+    cint = np.zeros((NI, total), np.int32)
+    cf = np.zeros((NF, total))
     k = 0
     members = np.empty(na, np.int64)
     for p in range(ni):
@@ -548,26 +540,26 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
                         r1 = s[a1, p] / s[a1, q] if s[a1, q] != 0 else np.inf
                         r2 = s[a2, p] / s[a2, q] if s[a2, q] != 0 else np.inf
                         if r1 < r2:
-                            cint[k, C_I], cint[k, C_J] = a2, a1
+                            cint[C_I, k], cint[C_J, k] = a2, a1
                         else:
-                            cint[k, C_I], cint[k, C_J] = a1, a2
-                        cint[k, C_P], cint[k, C_Q], cint[k, C_GRP] = p, q, pair
-                        cint[k, C_MULT] = 1
+                            cint[C_I, k], cint[C_J, k] = a1, a2
+                        cint[C_P, k], cint[C_Q, k], cint[C_GRP, k] = p, q, pair
+                        cint[C_MULT, k] = 1
                         k += 1
     n = total
     # index: candidates by (actor, issue) they involve
     head = np.zeros(na * ni + 1, np.int64)
     for k in range(n):
-        for a, e in ((cint[k, C_I], cint[k, C_P]), (cint[k, C_I], cint[k, C_Q]),
-                     (cint[k, C_J], cint[k, C_P]), (cint[k, C_J], cint[k, C_Q])):
+        for a, e in ((cint[C_I, k], cint[C_P, k]), (cint[C_I, k], cint[C_Q, k]),
+                     (cint[C_J, k], cint[C_P, k]), (cint[C_J, k], cint[C_Q, k])):
             head[a * ni + e + 1] += 1
     for t in range(na * ni):
         head[t + 1] += head[t]
     fill = head[:-1].copy()
     idx = np.empty(4 * n, np.int64)
     for k in range(n):
-        for a, e in ((cint[k, C_I], cint[k, C_P]), (cint[k, C_I], cint[k, C_Q]),
-                     (cint[k, C_J], cint[k, C_P]), (cint[k, C_J], cint[k, C_Q])):
+        for a, e in ((cint[C_I, k], cint[C_P, k]), (cint[C_I, k], cint[C_Q, k]),
+                     (cint[C_J, k], cint[C_P, k]), (cint[C_J, k], cint[C_Q, k])):
             idx[fill[a * ni + e]] = k
             fill[a * ni + e] += 1
 
@@ -576,16 +568,20 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
     Gset = np.zeros((na, ni, na), np.bool_)
     Gcorr = np.zeros((na, ni))
     for k in range(n):
-        cint[k, C_VALID] = 1
+        cint[C_VALID, k] = 1
         _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
 
     # the list: entries are candidate ids (a candidate may be listed twice after a
     # random tie, as in decide)
-    cap = 2 * n + 16
+    cap = n + 16
     lst = np.empty(cap, np.int64)
+    keep = np.empty(cap, np.int64)
+    keep_pos = np.empty(cap, np.int64)
+    chg = np.empty(cap, np.int64)
+    chg_pos = np.empty(cap, np.int64)
     for t in range(n):
         lst[t] = t
-    gain = cf[:, F_GAIN]
+    gain = cf[F_GAIN, :]
     order = _sort_entries(np.arange(n), np.arange(n), _gather(gain, np.arange(n)))
     for t in range(n):
         lst[t] = order[t]
@@ -598,11 +594,8 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
     while m - start > 0:
         if pending:
             # re-sort with appended entries (they sit at the end, flagged changed)
-            for t in range(m - start):
-                lst[t] = lst[start + t]
-            m = m - start
+            m = _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, False)
             start = 0
-            m = _resort(lst, m, cint, gain)
             pending = False
             if m == 0:
                 break
@@ -618,19 +611,19 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
                     m += 1
                     real = nxt
                     start += 1
-                    cint[lst[m - 1], C_CHG] = 1
+                    cint[C_CHG, lst[m - 1]] = 1
                 else:
                     lst[m] = nxt            # decide appends the second again
                     m += 1
-                    cint[nxt, C_MULT] += 1
-                    cint[nxt, C_CHG] = 1
+                    cint[C_MULT, nxt] += 1
+                    cint[C_CHG, nxt] = 1
                 pending = True
-        cint[real, C_MULT] -= 1
-        if cint[real, C_VALID] == 0:
+        cint[C_MULT, real] -= 1
+        if cint[C_VALID, real] == 0:
             continue
         # execute
         E = real
-        ei, ej, ep, eq = cint[E, C_I], cint[E, C_J], cint[E, C_P], cint[E, C_Q]
+        ei, ej, ep, eq = cint[C_I, E], cint[C_J, E], cint[C_P, E], cint[C_Q, E]
         if record:
             if nlog[0] >= log_f.shape[0]:
                 return x, x, -1, nlog[0]
@@ -640,23 +633,23 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
             log_i[r, K_J] = ej
             log_i[r, K_P] = ep
             log_i[r, K_Q] = eq
-            log_i[r, K_GRP] = cint[E, C_GRP]
-            log_i[r, K_CAPI] = cint[E, C_CAPI]
-            log_i[r, K_CAPJ] = cint[E, C_CAPJ]
+            log_i[r, K_GRP] = cint[C_GRP, E]
+            log_i[r, K_CAPI] = cint[C_CAPI, E]
+            log_i[r, K_CAPJ] = cint[C_CAPJ, E]
             log_i[r, K_TIE] = tie
             log_f[r, L_GAIN] = gain[E]
-            log_f[r, L_DQ] = abs(cf[E, F_MI]) * cs[ei, eq] / W[eq]
-            log_f[r, L_DP] = abs(cf[E, F_MJ]) * cs[ej, ep] / W[ep]
+            log_f[r, L_DQ] = abs(cf[F_MI, E]) * cs[ei, eq] / W[eq]
+            log_f[r, L_DP] = abs(cf[F_MJ, E]) * cs[ej, ep] / W[ep]
             log_f[r, L_XI] = P[ei, eq]
-            log_f[r, L_MI] = cf[E, F_MI]
-            log_f[r, L_YI] = cf[E, F_YI]
+            log_f[r, L_MI] = cf[F_MI, E]
+            log_f[r, L_YI] = cf[F_YI, E]
             log_f[r, L_XJ] = P[ej, ep]
-            log_f[r, L_MJ] = cf[E, F_MJ]
-            log_f[r, L_YJ] = cf[E, F_YJ]
+            log_f[r, L_MJ] = cf[F_MJ, E]
+            log_f[r, L_YJ] = cf[F_YJ, E]
             log_f[r, L_O0I] = _outcome_with(eq, ei, ej, P[ei, eq], x, cs, N, W, Gv, Gset, Gcorr)
-            log_f[r, L_O1I] = _outcome_with(eq, ei, ej, cf[E, F_YI], x, cs, N, W, Gv, Gset, Gcorr)
+            log_f[r, L_O1I] = _outcome_with(eq, ei, ej, cf[F_YI, E], x, cs, N, W, Gv, Gset, Gcorr)
             log_f[r, L_O0J] = _outcome_with(ep, ej, ei, P[ej, ep], x, cs, N, W, Gv, Gset, Gcorr)
-            log_f[r, L_O1J] = _outcome_with(ep, ej, ei, cf[E, F_YJ], x, cs, N, W, Gv, Gset, Gcorr)
+            log_f[r, L_O1J] = _outcome_with(ep, ej, ei, cf[F_YJ, E], x, cs, N, W, Gv, Gset, Gcorr)
             nlog[0] += 1
         realized[nreal] = E
         nreal += 1
@@ -664,7 +657,7 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
             bigger = np.empty(realized.shape[0] * 2, np.int64)
             bigger[:nreal] = realized[:nreal]
             realized = bigger
-        yi, yj = cf[E, F_YI], cf[E, F_YJ]
+        yi, yj = cf[F_YI, E], cf[F_YJ, E]
         P[ei, eq] = yi
         P[ej, ep] = yj
         _set_update(ej, eq, ei, yi, x[ei, eq], cs, x, Gv, Gset, Gcorr)
@@ -674,43 +667,32 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
         for a, e in ((ei, ep), (ei, eq), (ej, ep), (ej, eq)):
             for t in range(head[a * ni + e], head[a * ni + e + 1]):
                 kk = idx[t]
-                if cint[kk, C_STAMP] == stamp:
+                if cint[C_STAMP, kk] == stamp:
                     continue
-                cint[kk, C_STAMP] = stamp
-                if cint[kk, C_MULT] <= 0 or cint[kk, C_VALID] == 0:
+                cint[C_STAMP, kk] = stamp
+                if cint[C_MULT, kk] <= 0 or cint[C_VALID, kk] == 0:
                     continue
-                for _rep in range(cint[kk, C_MULT]):
-                    if cint[kk, C_VALID] == 0:
+                for _rep in range(cint[C_MULT, kk]):
+                    if cint[C_VALID, kk] == 0:
                         break
                     if _recalculate(kk, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
-                        cint[kk, C_CHG] = 1
+                        cint[C_CHG, kk] = 1
         # drop the invalid, merge the changed back in
-        for t in range(m - start):
-            lst[t] = lst[start + t]
-        m = m - start
+        m = _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, True)
         start = 0
-        if m + 4 > lst.shape[0]:
-            bigger = np.empty(lst.shape[0] * 2, np.int64)
-            bigger[:m] = lst[:m]
-            lst = bigger
-        m = _resort(lst, m, cint, gain)
         pending = False
-        if m + 4 > lst.shape[0]:
-            bigger = np.empty(lst.shape[0] * 2, np.int64)
-            bigger[:m] = lst[:m]
-            lst = bigger
 
     # end of round: voting positions, then the preference update
     vote = x.copy()
     for t in range(nreal):
         E = realized[t]
-        vote[cint[E, C_I], cint[E, C_Q]] = cf[E, F_YI]
-        vote[cint[E, C_J], cint[E, C_P]] = cf[E, F_YJ]
+        vote[cint[C_I, E], cint[C_Q, E]] = cf[F_YI, E]
+        vote[cint[C_J, E], cint[C_P, E]] = cf[F_YJ, E]
     new = x.copy()
     for t in range(nreal):
         E = realized[t]
-        for a, e, y in ((cint[E, C_I], cint[E, C_Q], cf[E, F_YI]),
-                        (cint[E, C_J], cint[E, C_P], cf[E, F_YJ])):
+        for a, e, y in ((cint[C_I, E], cint[C_Q, E], cf[F_YI, E]),
+                        (cint[C_J, E], cint[C_P, E], cf[F_YJ, E])):
             sal = s[a, e]
             new[a, e] = ((1.0 - sal) * SALIENCE_WEIGHT * y + FIXED_WEIGHT * y
                          + (1.0 - (1.0 - sal) * SALIENCE_WEIGHT - FIXED_WEIGHT) * x[a, e])
@@ -781,10 +763,18 @@ def _denormalise(v, lo, hi):
 def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
                  random_ties: bool = False, power: np.ndarray | None = None,
                  record: bool = True) -> Outcome:
-    """Run the exchange model on a batch of draws.
+    """Run the exchange model on a batch of draws (one compiled call for all of them).
 
-    ``power`` ([d, a, i] or [a, i]) is the per-issue power decide reads from its #D rows;
-    by default each actor's capability on every issue (``inputs.power`` if present).
+    ``p`` > 0 is the randomized equal-gain variant; ``random_ties`` breaks exact gain ties
+    by a coin flip (decide's default) instead of list order. ``power`` ([d, a, i] or
+    [a, i]) is decide's per-issue power; by default ``inputs.power`` if present, else each
+    actor's capability on every issue. ``record`` keeps draw 0's exchanges for
+    ``round_records`` and :func:`trades_frame`.
+
+    Returns an Outcome whose ``positions[:, r]`` are the voting positions of round r and
+    ``forecast[:, r]`` their outcome (decide's "voting MDS"; round 0 = the input).
+    ``extra`` has the preference positions at the start of each round, the positions after
+    the end-of-round update, their outcomes and the number of exchanges per round.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     d, na, ni = inputs.shape
@@ -805,7 +795,7 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     s = np.ascontiguousarray(s, float)
     c = np.ascontiguousarray(c, float)
     seeds = rng.integers(0, 2**31 - 1, size=d)
-    cap = 4096 if record else 1
+    cap = int(rounds) * 2 * na * ni + 1024 if record else 1
     while True:
         log_f = np.zeros((cap, LF))
         log_i = np.zeros((cap, LI), np.int64)
@@ -835,6 +825,9 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     log = _log_frame(log_f[:nlog], log_i[:nlog], inputs, lo, hi) if record else None
     records = None
     if record:
+        by_round: dict[int, list] = {}
+        for e in log:
+            by_round.setdefault(e["round"], []).append(e)
         records = []
         for r in range(rounds + 1):
             rec = {
@@ -845,7 +838,7 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
                 "mds_voting": _iss_dict(forecast[0, r], inputs),
                 "mds_after_update": _iss_dict(extra["mds_after_update"][0, r], inputs),
                 "n_exchanges": int(nex[0, r]),
-                "exchanges": [] if r == 0 else [e for e in log if e["round"] == r],
+                "exchanges": by_round.get(r, []),
             }
             records.append(rec)
     return Outcome(positions=vote_u, forecast=forecast,
@@ -866,66 +859,56 @@ def _batch_outcomes(pos, cs, pres):
 
 
 def _pos_dict(arr, inputs):
-    return {a: {i: float(arr[ai, ii]) for ii, i in enumerate(inputs.issues)
-                if not np.isnan(arr[ai, ii])} for ai, a in enumerate(inputs.actors)}
+    rows = arr.tolist()
+    return {a: {i: v for i, v in zip(inputs.issues, row) if v == v}
+            for a, row in zip(inputs.actors, rows)}
 
 
 def _iss_dict(arr, inputs):
-    return {i: float(arr[ii]) for ii, i in enumerate(inputs.issues)}
+    return dict(zip(inputs.issues, arr.tolist()))
 
 
 def _log_frame(log_f, log_i, inputs, lo, hi):
     """Executed exchanges of draw 0 as JSON-ready dicts (positions in issue units)."""
+    if len(log_i) == 0:
+        return []
+    p, q = log_i[:, K_P], log_i[:, K_Q]
+    unit = {}
+    for col, iss in ((L_XI, q), (L_YI, q), (L_O0I, q), (L_O1I, q),
+                     (L_XJ, p), (L_YJ, p), (L_O0J, p), (L_O1J, p)):
+        unit[col] = _denormalise(log_f[:, col], lo[iss], hi[iss]).tolist()
+    f = log_f.tolist()
+    g = log_i.tolist()
+    actors, issues = inputs.actors, inputs.issues
     out = []
     seq = 0
     last_round = -1
-    for f, g in zip(log_f, log_i):
-        rnd = int(g[K_ROUND])
+    for n, (fr, gr) in enumerate(zip(f, g)):
+        rnd = gr[K_ROUND]
         seq = seq + 1 if rnd == last_round else 1
         last_round = rnd
-        i, j, p, q = (int(v) for v in g[[K_I, K_J, K_P, K_Q]])
-
-        def u(v, e):
-            return float(_denormalise(np.array(v), lo[e], hi[e]))
-
+        i, j, ip, iq = gr[K_I], gr[K_J], gr[K_P], gr[K_Q]
         out.append({
-            "round": rnd, "seq": seq,
-            "i": inputs.actors[i], "j": inputs.actors[j],
-            "issue_pair": [inputs.issues[p], inputs.issues[q]],
-            "groups": ["a", "d"] if g[K_GRP] == 0 else ["b", "c"],
-            "gain": float(f[L_GAIN]), "dp_norm": float(f[L_DP]), "dq_norm": float(f[L_DQ]),
-            "coin_flip": bool(g[K_TIE]),
-            "i_side": {"actor": inputs.actors[i], "supply_issue": inputs.issues[q],
-                       "demand_issue": inputs.issues[p], "x": u(f[L_XI], q),
-                       "move_norm": float(f[L_MI]), "y": u(f[L_YI], q),
-                       "mds_supply_before": u(f[L_O0I], q), "mds_supply_after": u(f[L_O1I], q),
-                       "adjusted_by_mds_cap": bool(g[K_CAPI])},
-            "j_side": {"actor": inputs.actors[j], "supply_issue": inputs.issues[p],
-                       "demand_issue": inputs.issues[q], "x": u(f[L_XJ], p),
-                       "move_norm": float(f[L_MJ]), "y": u(f[L_YJ], p),
-                       "mds_supply_before": u(f[L_O0J], p), "mds_supply_after": u(f[L_O1J], p),
-                       "adjusted_by_mds_cap": bool(g[K_CAPJ])},
+            "round": rnd, "seq": seq, "i": actors[i], "j": actors[j],
+            "issue_pair": [issues[ip], issues[iq]],
+            "groups": ["a", "d"] if gr[K_GRP] == 0 else ["b", "c"],
+            "gain": fr[L_GAIN], "dp_norm": fr[L_DP], "dq_norm": fr[L_DQ],
+            "coin_flip": bool(gr[K_TIE]),
+            "i_side": {"actor": actors[i], "supply_issue": issues[iq], "demand_issue": issues[ip],
+                       "x": unit[L_XI][n], "move_norm": fr[L_MI], "y": unit[L_YI][n],
+                       "mds_supply_before": unit[L_O0I][n], "mds_supply_after": unit[L_O1I][n],
+                       "adjusted_by_mds_cap": bool(gr[K_CAPI])},
+            "j_side": {"actor": actors[j], "supply_issue": issues[ip], "demand_issue": issues[iq],
+                       "x": unit[L_XJ][n], "move_norm": fr[L_MJ], "y": unit[L_YJ][n],
+                       "mds_supply_before": unit[L_O0J][n], "mds_supply_after": unit[L_O1J][n],
+                       "adjusted_by_mds_cap": bool(gr[K_CAPJ])},
         })
     return out
 
 
 def inputs_from_scenario(scenario) -> Inputs:
-    """The scenario's inputs plus decide's per-issue power (from a decide file's
-    ``power_by_issue``), as the ``power`` attribute the exchange model reads."""
-    base = scenario.inputs()
-    pw = np.broadcast_to(base.capability[:, :, None], base.shape).copy()
-    for ai, actor in enumerate(scenario.actors):
-        for iss, value in actor.extra.get("power_by_issue", {}).items():
-            pw[:, ai, scenario.issue_ids.index(iss)] = value
-    return _WithPower(**{f: getattr(base, f) for f in base.__dataclass_fields__}, power=pw)
-
-
-from dataclasses import dataclass as _dc  # noqa: E402
-
-
-@_dc(frozen=True)
-class _WithPower(Inputs):
-    power: np.ndarray = None
+    """The scenario's inputs; decide's per-issue power travels as ``Inputs.power``."""
+    return scenario.inputs()
 
 
 def trades_frame(outcome_or_records, rounds: "int | None" = None):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -61,18 +61,115 @@ def _generated(opts: ReportOptions) -> str:
 # ---- figures -------------------------------------------------------------------------------
 
 
+class _Fig:
+    """A plotly figure as plain data (``data`` traces, ``layout``), serialised by hand: the
+    graph-objects layer validates every property and costs seconds on a report this size."""
+
+    def __init__(self, trace: dict | None = None) -> None:
+        self.data: list[dict[str, Any]] = [trace] if trace else []
+        self.layout: dict[str, Any] = {"shapes": [], "annotations": []}
+
+    def add_trace(self, trace: dict[str, Any]) -> None:
+        self.data.append(trace)
+
+    def update_layout(self, **kw: Any) -> None:
+        _merge(self.layout, _titled(kw))
+
+    def update_xaxes(self, **kw: Any) -> None:
+        _merge(self.layout.setdefault("xaxis", {}), _titled(kw))
+
+    def update_yaxes(self, **kw: Any) -> None:
+        _merge(self.layout.setdefault("yaxis", {}), _titled(kw))
+
+    def add_hline(self, y: float, line: dict, annotation_text: str | None = None,
+                  annotation_position: str | None = None) -> None:
+        self.layout["shapes"].append(dict(type="line", xref="paper", x0=0, x1=1, yref="y",
+                                          y0=y, y1=y, line=line))
+        if annotation_text:
+            self.layout["annotations"].append(dict(xref="paper", x=0, yref="y", y=y,
+                                                   text=annotation_text, showarrow=False,
+                                                   xanchor="left", yanchor="bottom",
+                                                   font=dict(color="#888", size=10)))
+
+    def add_vline(self, x: float, line: dict) -> None:
+        self.layout["shapes"].append(dict(type="line", yref="paper", y0=0, y1=1, xref="x",
+                                          x0=x, x1=x, line=line))
+
+    def add_annotation(self, **kw: Any) -> None:
+        self.layout["annotations"].append(kw)
+
+
+class _go:  # the few trace types the report draws
+    Figure = _Fig
+
+    @staticmethod
+    def Scatter(**kw: Any) -> dict[str, Any]:
+        return {"type": "scatter", **kw}
+
+    @staticmethod
+    def Heatmap(**kw: Any) -> dict[str, Any]:
+        return {"type": "heatmap", **kw}
+
+
+def _titled(kw: dict) -> dict:
+    """plotly.js 3 wants ``title: {text: ...}``."""
+    if isinstance(kw.get("title"), str):
+        kw = {**kw, "title": {"text": kw["title"]}}
+    return kw
+
+
+def _merge(into: dict, new: dict) -> None:
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+_LAYOUT = dict(paper_bgcolor="white", plot_bgcolor="white", font=dict(size=12),
+               margin=dict(l=60, r=20, t=50, b=50), hovermode="closest",
+               colorway=list(("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")))
+_AXIS = dict(gridcolor="#ebf0f8", linecolor="#c8d4e3", zerolinecolor="#ebf0f8", automargin=True)
+
+
 class _Figures:
-    """Turns plotly figures into ``<div>``s with fixed ids (deterministic output)."""
+    """Turns figures into ``<div>``s with fixed ids (deterministic output)."""
 
     def __init__(self) -> None:
         self.count = 0
 
-    def html(self, fig) -> str:
+    def html(self, fig: _Fig) -> str:
+        import json
+
         self.count += 1
-        fig.update_layout(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50),
-                          font=dict(size=12))
-        return fig.to_html(full_html=False, include_plotlyjs=False,
-                           div_id=f"fig-{self.count}", config=_FIG_CONFIG)
+        layout: dict[str, Any] = {}
+        _merge(layout, _LAYOUT)
+        _merge(layout, {"xaxis": dict(_AXIS), "yaxis": dict(_AXIS)})
+        _merge(layout, fig.layout)
+        height = int(layout.get("height", 380))
+        div = f"fig-{self.count}"
+
+        def js(x: Any) -> str:
+            return json.dumps(_plain(x), ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False).replace("</", "<\\/")
+
+        return (f'<div id="{div}" class="plotly-graph-div" style="height:{height}px;width:100%;">'
+                f'</div>\n<script>Plotly.newPlot("{div}",{js(fig.data)},{js(layout)},'
+                f'{js(_FIG_CONFIG)});</script>')
 
 
 def _color(k: int) -> str:
@@ -87,7 +184,7 @@ def _scale_axis(issue) -> dict[str, Any]:
 
 
 def _fig_forecast(sc: Scenario, fc, issue) -> Any:
-    import plotly.graph_objects as go
+    go = _go
 
     from ..analysis.ensemble import ENSEMBLE
 
@@ -122,7 +219,7 @@ def _fig_forecast(sc: Scenario, fc, issue) -> Any:
 
 
 def _fig_distribution(sc: Scenario, fc, issue, j: int) -> Any:
-    import plotly.graph_objects as go
+    go = _go
 
     fig = go.Figure()
     bins = 25
@@ -136,11 +233,11 @@ def _fig_distribution(sc: Scenario, fc, issue, j: int) -> Any:
         counts, _ = np.histogram(np.clip(x, issue.low, issue.high), bins=edges)
         share = counts / len(x)
         fig.add_trace(go.Scatter(x=centers.round(4).tolist(), y=share.round(5).tolist(),
-                                 mode="lines", line_shape="hvh", name=m,
-                                 line=dict(color=_color(k), width=1.6)))
+                                 mode="lines", name=m,
+                                 line=dict(color=_color(k), width=1.6, shape="hvh")))
     fig.update_layout(title=f"{issue.id}: distribution of the forecast, all views pooled",
-                      height=320, legend=dict(orientation="h", y=-0.25))
-    fig.update_xaxes(**_scale_axis(issue), title=issue.question[:90])
+                      height=340, legend=dict(orientation="h", y=-0.3))
+    fig.update_xaxes(**_scale_axis(issue), title="forecast")
     fig.update_yaxes(title="share of draws", rangemode="tozero")
     return fig
 
@@ -160,7 +257,7 @@ def _trajectories(sc: Scenario, fc, seed: int | None) -> dict[str, Any]:
 
 
 def _fig_rounds(sc: Scenario, traj: dict[str, Any], issue, j: int) -> Any:
-    import plotly.graph_objects as go
+    go = _go
 
     fig = go.Figure()
     buttons = []
@@ -183,20 +280,20 @@ def _fig_rounds(sc: Scenario, traj: dict[str, Any], issue, j: int) -> Any:
     for m, a, b in n_traces:
         buttons.append(dict(label=m, method="update",
                             args=[{"visible": [a <= t < b for t in range(total)]},
-                                  {"title": f"{issue.id}: positions over rounds ({m}, base coding)"}]))
+                                  {"title.text": f"{issue.id}: positions over rounds ({m}, base coding)"}]))
     first = n_traces[0][0] if n_traces else ""
     fig.update_layout(title=f"{issue.id}: positions over rounds ({first}, base coding)",
                       height=360, legend=dict(font=dict(size=10)),
                       updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right",
                                         y=1.18, yanchor="top")] if len(buttons) > 1 else [])
-    fig.update_xaxes(title="round", dtick=1 if total and len(n_traces) and
-                     max(len(t.x) for t in fig.data) <= 20 else None)
+    fig.update_xaxes(title="round", dtick=1 if total and
+                     max(len(t["x"]) for t in fig.data) <= 20 else None)
     fig.update_yaxes(**_scale_axis(issue), title="position")
     return fig
 
 
 def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any | None:
-    import plotly.graph_objects as go
+    go = _go
 
     try:
         from ..models.expected_utility import quadrant
@@ -209,18 +306,19 @@ def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any
     focal = order[:max_actors]
     fig = go.Figure()
     buttons = []
-    lim = 0.5
-    frames = []
+    frames, lims = [], []
     for actor in focal:
         try:
             frame = quadrant(inputs, actor, issue=issue.id)
         except Exception:  # noqa: BLE001 - a model refusal must not break the report
             continue
         frames.append((actor, frame))
-        if len(frame):
-            lim = max(lim, float(np.abs(frame[["eu_self", "eu_other"]].to_numpy()).max()) * 1.15)
+        vals = np.abs(frame[["eu_self", "eu_other"]].to_numpy())
+        vals = vals[np.isfinite(vals)]
+        lims.append(round(max(0.05, float(vals.max()) * 1.25 if len(vals) else 0.5), 4))
     if not frames:
         return None
+    lim = lims[0]
     for k, (actor, frame) in enumerate(frames):
         fig.add_trace(go.Scatter(
             x=frame["eu_self"].round(4).tolist(), y=frame["eu_other"].round(4).tolist(),
@@ -229,16 +327,19 @@ def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any
             hoverinfo="text", name=actor, visible=k == 0, marker=dict(size=9, color=_color(k))))
         buttons.append(dict(label=actor, method="update",
                             args=[{"visible": [t == k for t in range(len(frames))]},
-                                  {"title": f"{issue.id}: {actor}'s expected-utility quadrants "
-                                            "(BDM, round 0)"}]))
-    for x, y, label in ((0.5, 0.5, "conflict"), (-0.5, 0.5, "compromise / capitulation"),
-                        (0.5, -0.5, "the other compromises / capitulates"),
-                        (-0.5, -0.5, "status quo")):
-        fig.add_annotation(x=x * lim, y=y * lim * 1.7, text=label, showarrow=False,
+                                  {"title.text": f"{issue.id}: {actor}'s E(U) quadrants (BDM)",
+                                   "xaxis.range": [-lims[k], lims[k]],
+                                   "yaxis.range": [-lims[k], lims[k]]}]))
+    for x, y, label in ((0.98, 0.98, "conflict"), (0.02, 0.98, "compromise / capitulation"),
+                        (0.98, 0.02, "the other compromises / capitulates"),
+                        (0.02, 0.02, "status quo")):
+        fig.add_annotation(x=x, y=y, xref="paper", yref="paper", text=label, showarrow=False,
+                           xanchor="right" if x > 0.5 else "left",
+                           yanchor="top" if y > 0.5 else "bottom",
                            font=dict(color="#888", size=10))
     fig.add_hline(y=0, line=dict(color="#888", width=1))
     fig.add_vline(x=0, line=dict(color="#888", width=1))
-    fig.update_layout(title=f"{issue.id}: {frames[0][0]}'s expected-utility quadrants (BDM, round 0)",
+    fig.update_layout(title=f"{issue.id}: {frames[0][0]}'s E(U) quadrants (BDM)",
                       height=420, showlegend=False,
                       updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right",
                                         y=1.16, yanchor="top")] if len(buttons) > 1 else [])
@@ -248,7 +349,7 @@ def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any
 
 
 def _fig_disagreement(sc: Scenario, fc) -> Any | None:
-    import plotly.graph_objects as go
+    go = _go
 
     d = fc.disagreement
     if d is None or not len(d):
@@ -273,7 +374,7 @@ def _fig_disagreement(sc: Scenario, fc) -> Any | None:
         text.append(tr)
     fig = go.Figure(go.Heatmap(z=z, x=list(sc.issue_ids), y=list(sc.actor_ids), text=text,
                                hoverinfo="text", colorscale="Reds", zmin=0,
-                               colorbar=dict(title="|shift|")))
+                               colorbar=dict(title=dict(text="|shift|"))))
     fig.update_layout(title="Disagreement map: the largest move of a point forecast that one "
                             "view's coding of a cell causes", height=120 + 32 * len(sc.actors))
     fig.update_yaxes(autorange="reversed")
@@ -281,7 +382,7 @@ def _fig_disagreement(sc: Scenario, fc) -> Any | None:
 
 
 def _fig_timeline(sc: Scenario, fc) -> Any | None:
-    import plotly.graph_objects as go
+    go = _go
 
     t = fc.timeline
     if t is None or not len(t):
@@ -397,65 +498,93 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
 
 
 def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures) -> list[dict[str, Any]]:
-    """Feasibility, what-if and key actors when their modules exist; never fatal."""
-    sections = []
-    candidates: list[tuple[str, str, tuple[str, ...]]] = [
-        ("Feasibility: is any agreement possible?", "feasibility", ("feasibility", "analyse", "analyze", "run")),
-        ("What-if", "whatif", ("whatif", "what_if", "analyse", "run")),
-        ("Key actors and sensitivity", "sensitivity", ("key_actors", "sensitivity", "analyse", "run")),
-    ]
-    import importlib
+    """Feasibility, what-if, key actors and concessions when those modules exist; never fatal."""
+    sections: list[dict[str, Any]] = []
+    draws = max(1, min(opts.draws, 500))
 
-    for title, module, names in candidates:
+    def guarded(title: str, build: Callable[[], dict[str, Any] | None]) -> None:
         try:
-            mod = importlib.import_module(f"accord.analysis.{module}")
+            section = build()
         except ImportError:
-            continue
-        fn = next((getattr(mod, n) for n in names if callable(getattr(mod, n, None))), None)
-        if fn is None:
-            continue
+            return
+        except Exception as exc:  # noqa: BLE001 - one analysis failing must not sink the report
+            section = {"note": f"not available: {type(exc).__name__}: {exc}", "tables": []}
+        if section is not None:
+            sections.append({"title": title, "notes": [], **section})
+
+    def feasibility() -> dict[str, Any]:
+        from ..analysis.feasibility import feasibility as run
+
+        f = run(sc, draws=draws, seed=opts.seed)
+        summ = f.summary.assign(
+            p_feasible=[f"{x * 100:.1f}%" for x in f.summary.p_feasible],
+            interval=[f"{lo * 100:.0f}–{hi * 100:.0f}%" for lo, hi in
+                      zip(f.summary.p_low, f.summary.p_high)])
+        summ = summ[["deal", "view", "issues", "p_feasible", "interval", "median_slack", "draws"]]
+        spoil = f.spoilers[f.spoilers.p_blocks > 0]
+        tables = [{"caption": "P(the deal is acceptable to every veto player), per view",
+                   **_frame_table(summ)}]
+        if len(spoil):
+            tables.append({"caption": "Who blocks (veto players short of their no-deal value)",
+                           **_frame_table(spoil, 60)})
+        ext = f.extent
+        if ext is not None and len(ext) and {"feasible_low", "feasible_high"} <= set(ext.columns):
+            ext = ext.assign(range=[("—" if lo != lo else f"{lo:.0f}–{hi:.0f}")
+                                    for lo, hi in zip(ext.feasible_low, ext.feasible_high)])
+            wide = ext.pivot_table(index=["deal", "view"], columns="issue", values="range",
+                                   aggfunc="first", sort=False)
+            wide = wide.reindex(columns=[i for i in sc.issue_ids if i in wide.columns])
+            tables.append({"caption": "Range of feasible settlements at the point values "
+                                      "(per issue the deal settles)",
+                           **_frame_table(wide.reset_index().fillna(""), 60)})
+        return {"note": f"{f.draws} draws per view, seed {f.seed}; unsettled issues: "
+                        f"{f.unsettled}.", "tables": tables, "notes": list(f.notes)}
+
+    def whatif() -> dict[str, Any] | None:
+        from ..analysis.whatif import default_levers_path, whatif as run
+
+        path = default_levers_path(sc)
+        if path is None:
+            return None
+        w = run(sc, path, draws=draws, seed=opts.seed)
+        label = "ensemble" if "ensemble" in set(w.forecast.view) else w.views[0]
+        model = "compromise" if "compromise" in w.models else w.models[0]
+        f = w.forecast[(w.forecast.view == label) & (w.forecast.model == model)]
+        pivot = f.pivot(index="lever", columns="issue", values="shift")
+        pivot = pivot.reindex(index=list(dict.fromkeys(f.lever)),
+                              columns=[i for i in sc.issue_ids if i in pivot.columns])
+        pivot = pivot.round(1).reset_index()
+        tables = [{"caption": f"Median shift of the {model} forecast per lever ({label})",
+                   **_frame_table(pivot)}]
+        if len(w.feasibility):
+            p = w.feasibility[w.feasibility.view == label]
+            pv = p.pivot(index="lever", columns="deal", values="p_feasible")
+            pv = (pv.reindex(index=list(dict.fromkeys(p.lever))) * 100).round(1).reset_index()
+            tables.append({"caption": f"P(feasible) in % per lever and deal ({label})",
+                           **_frame_table(pv)})
+        return {"note": f"levers from {path.name}; {w.draws} draws per view, seed {w.seed}.",
+                "tables": tables, "notes": list(w.notes)}
+
+    def key_actors() -> dict[str, Any]:
+        from ..analysis.sensitivity import concessions, key_actors as run
+
+        _, ranking = run(sc, draws=min(draws, 200), seed=opts.seed)
+        tables = [{"caption": "Influence: mean absolute forecast shift (% of scale) for a step "
+                              "in each actor's capability, salience and position",
+                   **_frame_table(ranking.round(3), 80)}]
         try:
-            result = _call(fn, sc, opts)
-        except Exception as exc:  # noqa: BLE001
-            sections.append({"title": title, "note": f"not available: {type(exc).__name__}: {exc}",
-                             "tables": []})
-            continue
-        sections.append({"title": title, "note": None, "tables": _tables_of(result)})
-    return sections
-
-
-def _call(fn: Callable, sc: Scenario, opts: ReportOptions) -> Any:
-    import inspect
-
-    kwargs = {}
-    params = inspect.signature(fn).parameters
-    if "seed" in params:
-        kwargs["seed"] = opts.seed
-    if "draws" in params:
-        kwargs["draws"] = min(opts.draws, 1000)
-    return fn(sc, **kwargs)
-
-
-def _tables_of(result: Any) -> list[dict[str, Any]]:
-    out = []
-    if isinstance(result, pd.DataFrame):
-        out.append({"caption": "", **_frame_table(result.reset_index()
-                                                  if result.index.name else result)})
-        return out
-    for name in ("table", "summary", "frame", "result", "deals", "actors", "scores"):
-        v = getattr(result, name, None)
-        if isinstance(v, pd.DataFrame):
-            out.append({"caption": name, **_frame_table(v.reset_index() if v.index.name else v)})
-    if not out and hasattr(result, "to_frame"):
-        try:
-            out.append({"caption": "", **_frame_table(result.to_frame())})
+            conc = concessions(sc, draws=draws, seed=opts.seed)
         except Exception:  # noqa: BLE001
-            pass
-    if not out and isinstance(result, dict):
-        for k, v in result.items():
-            if isinstance(v, pd.DataFrame):
-                out.append({"caption": str(k), **_frame_table(v)})
-    return out
+            conc = None
+        if conc is not None and len(conc):
+            tables.append({"caption": "Concessions: how far each veto player's no-deal value "
+                                      "must fall for a deal", **_frame_table(conc.round(3))})
+        return {"note": "base coding; one-shot models.", "tables": tables}
+
+    guarded("Feasibility: is any agreement possible?", feasibility)
+    guarded("What-if: the levers", whatif)
+    guarded("Key actors", key_actors)
+    return sections
 
 
 # ---- the report ----------------------------------------------------------------------------

@@ -247,9 +247,16 @@ class Scenario:
         """The point-value model input (a batch of one draw)."""
         from ..models.base import Inputs
 
-        return Inputs.from_arrays(self.capability, self.position, self.salience, self.low,
-                                  self.high, self.status_quo, self.veto, self.actor_ids,
-                                  self.issue_ids)
+        inputs = Inputs.from_arrays(self.capability, self.position, self.salience, self.low,
+                                    self.high, self.status_quo, self.veto, self.actor_ids,
+                                    self.issue_ids)
+        if any(a.extra.get("power_by_issue") for a in self.actors):
+            power = np.broadcast_to(self.capability[None, :, None], inputs.shape).copy()
+            for k, actor in enumerate(self.actors):
+                for issue, value in actor.extra.get("power_by_issue", {}).items():
+                    power[:, k, self.issue_ids.index(issue)] = value
+            inputs = replace(inputs, power=power)
+        return inputs
 
     # ---- pandas -------------------------------------------------------------------------
     def stances_frame(self):

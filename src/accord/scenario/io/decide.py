@@ -78,7 +78,7 @@ def _dialect(text: Text) -> tuple[str, str]:
         if s[:1] in quotes:
             quotes[s[:1]] += 1
         tag, after = _first_cell(line)
-        if tag in TAGS and after in "\t,;":
+        if tag in TAGS and after and after in "\t,;":
             counts[after] = counts.get(after, 0) + 1
     delim = max(counts, key=lambda k: counts[k]) if counts else "\t"
     quote = max(quotes, key=lambda k: quotes[k]) if max(quotes.values()) else '"'
@@ -102,11 +102,23 @@ class _Tolerant(Collector):
         super().add(line, field, value, expected, column, file)
 
 
-def _rows(text: Text, delim: str, quote: str):
-    reader = csv.reader(io.StringIO(text.text), delimiter=delim, quotechar=quote)
-    start = 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
+MAX_LINE = 100_000
+
+
+def _rows(text: Text, delim: str, quote: str, out: Collector):
+    """(line, cells) per non-blank physical line; a quote never spans lines (decide's rows
+    are one line each), so a broken row is reported at its own line."""
+    for line, raw in enumerate(text.text.split("\n"), 1):
+        if not raw.strip():
+            continue
+        if len(raw) > MAX_LINE:
+            out.add(line, "row", f"{len(raw)} characters", f"a row of at most {MAX_LINE} characters")
+            continue
+        try:
+            cells = next(csv.reader([raw], delimiter=delim, quotechar=quote))
+        except csv.Error as exc:
+            out.add(line, "row", raw[:60], f"cells separated by {_name(delim)} ({exc})")
+            continue
         cells = [c.strip() for c in cells]
         if any(cells):
             yield line, cells
@@ -130,7 +142,7 @@ def _read(text: Text, lenient: bool):
     anchors: list[tuple[int, list[str]]] = []
     stances: list[tuple[int, list[str]]] = []
     title = None
-    for line, cells in _rows(text, delim, quote):
+    for line, cells in _rows(text, delim, quote, out):
         tag = cells[0]
         if tag not in TAGS:
             out.add(line, "row type", tag, f"a row starting with one of {', '.join(TAGS)} "
@@ -223,6 +235,7 @@ def _read(text: Text, lenient: bool):
 
     # scales (decide: min/max of the #M positions, 0-100 without any)
     issue_objs = []
+    no_anchor: list[str] = []
     for iid, info in issues.items():
         pts = scale[iid]
         if pts:
@@ -232,10 +245,12 @@ def _read(text: Text, lenient: bool):
                         f"at least two different #M positions for issue {iid!r} (its scale)", 3)
         else:
             lo, hi = 0.0, 100.0
-            notes.append(f"issue {iid!r} has no #M rows: scale 0-100 as decide assumes")
+            no_anchor.append(iid)
         issue_objs.append(Issue(iid, info["description"] or iid, lo, hi,
                                 anchors=tuple((p, m) for p, m, _ in pts),
                                 extra={"line": info["line"]}))
+    if no_anchor:
+        notes.append(f"no #M rows for {', '.join(no_anchor)}: scale 0-100 as decide assumes")
     bounds = {x.id: (x.low, x.high) for x in issue_objs}
 
     # duplicates: decide lets the last row win
@@ -304,7 +319,10 @@ def _read(text: Text, lenient: bool):
     if lenient and dropped:
         notes.extend(f"dropped as decide does: {d}" for d in dropped)
     if not actor_objs or not issue_objs:
-        out.add(None, "rows", "no #A or no #P rows", "at least one actor (#A) and one issue (#P)")
+        last = max(1, text.text.rstrip("\n").count("\n") + 1)
+        what = "no #A rows" if not actor_objs else "no #P rows"
+        out.add(last, "rows", f"{what} up to the end of the file",
+                "at least one actor (#A) and one issue (#P)")
     checker = _Tolerant(path, tolerated) if tolerated else out
     if tolerated:
         checker.problems = out.problems

@@ -1,0 +1,347 @@
+/* accord serve: vanilla JS, no build step, no network beyond this server. */
+"use strict";
+(function () {
+  var state = { scenarios: [], path: null, view: "base", detail: null, ensemble: {},
+                whatifs: [], version: 0, token: 0, editing: null };
+  var $ = function (id) { return document.getElementById(id); };
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function fmt(x, d) { return x == null ? "—" : Number(x).toFixed(d == null ? 1 : d); }
+  function g(x) { return x == null ? "" : String(Math.round(x * 1000) / 1000); }
+  function status(text, isError) {
+    var s = $("status"); s.textContent = text; s.style.color = isError ? "#b3261e" : "";
+  }
+
+  function api(method, url, body) {
+    var opts = { method: method, headers: {} };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(url, opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { throw new Error(data.detail ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : ("HTTP " + r.status)); }
+        return data;
+      });
+    });
+  }
+  function q(params) {
+    return Object.keys(params).filter(function (k) { return params[k] != null && params[k] !== ""; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
+  }
+
+  function loadScenarios(select) {
+    return api("GET", "/api/scenarios").then(function (data) {
+      state.scenarios = data.scenarios;
+      $("folder").textContent = "data folder: " + data.data_folder + " · accord " + data.accord_version;
+      var sel = $("scenario-select");
+      sel.innerHTML = state.scenarios.map(function (s) {
+        return "<option value=\"" + esc(s.path) + "\"" + (s.error ? " disabled" : "") + ">" +
+          esc(s.path) + (s.error ? " (unreadable)" : " — " + esc(s.title)) + "</option>";
+      }).join("");
+      var want = select || state.path || (state.scenarios.find(function (s) { return !s.error; }) || {}).path;
+      if (want) { sel.value = want; }
+      return want;
+    });
+  }
+
+  function scenarioEntry(path) {
+    return state.scenarios.find(function (s) { return s.path === path; }) || { views: [] };
+  }
+
+  function selectScenario(path, view) {
+    state.path = path;
+    state.whatifs = [];
+    var entry = scenarioEntry(path);
+    var ids = (entry.views || []).map(function (v) { return v.id; });
+    if (!state.ensemble[path]) { state.ensemble[path] = ids.filter(function (v) { return !/-edit-\d+$/.test(v); }); }
+    state.view = view || (ids.length ? ids[ids.length - 1] : "base");
+    renderViews();
+    return loadView();
+  }
+
+  function renderViews() {
+    var entry = scenarioEntry(state.path);
+    var views = entry.views || [];
+    $("view-select").innerHTML = "<option value=\"base\">base coding</option>" + views.map(function (v) {
+      return "<option value=\"" + esc(v.id) + "\">" + esc(v.id) + (v.date ? " (" + esc(v.date) + ")" : "") + "</option>";
+    }).join("");
+    $("view-select").value = state.view;
+    var ens = state.ensemble[state.path] || [];
+    $("ensemble-box").hidden = !views.length;
+    $("ensemble-views").innerHTML = views.map(function (v) {
+      return "<label><input type=\"checkbox\" value=\"" + esc(v.id) + "\"" + (ens.indexOf(v.id) >= 0 ? " checked" : "") + "> " + esc(v.id) + "</label>";
+    }).join("");
+  }
+
+  function loadView() {
+    history.replaceState(null, "", "#" + q({ scenario: state.path, view: state.view }));
+    return api("GET", "/api/scenario?" + q({ path: state.path, view: state.view })).then(function (d) {
+      state.detail = d;
+      $("levers-out").innerHTML = "";
+      $("title").textContent = d.title + " · " + (d.view === "base" ? "base coding" : "view " + d.view);
+      $("dl-report").textContent = "HTML report";
+      renderCells();
+      return runForecast();
+    }).catch(function (e) { status(e.message, true); });
+  }
+
+  function forecastViews() {
+    if (state.view === "base") { return null; }
+    var ens = (state.ensemble[state.path] || []).slice();
+    if (ens.indexOf(state.view) < 0) { ens.push(state.view); }
+    return ens;
+  }
+
+  function runForecast() {
+    var t0 = performance.now();
+    status("forecasting …");
+    var body = { path: state.path, view: state.view, views: forecastViews(), changes: state.whatifs };
+    var token = ++state.token;
+    $("feasibility").setAttribute("data-pending", "1");
+    $("feasibility").style.opacity = "0.5";
+    function feasibility() {  // after the forecast, so that the two do not share the CPU
+      if (token !== state.token) { return; }
+      api("POST", "/api/feasibility", body).then(function (f) {
+        if (token === state.token) { renderFeasibility(f); }
+      }).catch(function (e) { if (token === state.token) { $("feasibility").removeAttribute("data-pending"); $("feasibility").innerHTML = "<p class=\"muted small\">feasibility: " + esc(e.message) + "</p>"; } });
+    }
+    return api("POST", "/api/forecast", body).then(function (f) {
+      setTimeout(feasibility, 0);
+      if (token !== state.token) { return; }
+      var ms = Math.round(performance.now() - t0);
+      state.version += 1;
+      renderForecast(f);
+      $("timing").textContent = "· updated in " + ms + " ms (forecast " + Math.round(f.timing.forecast_ms) + " ms on the server)";
+      $("forecast-table").setAttribute("data-version", String(state.version));
+      $("forecast-table").setAttribute("data-ms", String(ms));
+      status("");
+      updateDownloads();
+    }).catch(function (e) { status(e.message, true); feasibility(); });
+  }
+
+  function renderForecast(f) {
+    var d = state.detail;
+    var by = {};
+    f.rows.forEach(function (r) { by[r.issue + "|" + r.model + "|" + r.view] = r; });
+    var viewKey = f.view;
+    var html = "<tr><th>issue</th>" + f.models.map(function (m) { return "<th>" + esc(m) + "</th>"; }).join("") +
+      "<th>nearest anchor (compromise)</th></tr>";
+    d.issues.forEach(function (i) {
+      html += "<tr><td title=\"" + esc(i.question) + "\">" + esc(i.id) + "</td>";
+      f.models.forEach(function (m) {
+        var r = by[i.id + "|" + m + "|" + viewKey];
+        var e = by[i.id + "|" + m + "|ensemble"];
+        var cell = r ? (r.p10 === r.p90 ? fmt(r.median) : fmt(r.median) + " [" + fmt(r.p10, 0) + "–" + fmt(r.p90, 0) + "]") : "—";
+        if (e && viewKey !== "base") { cell += "<br><span class=\"muted small\">ens. " + fmt(e.median) + "</span>"; }
+        html += "<td class=\"num\" data-issue=\"" + esc(i.id) + "\" data-model=\"" + esc(m) + "\">" + cell + "</td>";
+      });
+      var c = by[i.id + "|compromise|" + viewKey];
+      html += "<td class=\"small\">" + esc(c && c.anchor ? c.anchor : "") + "</td></tr>";
+    });
+    var t = $("forecast-table");
+    t.innerHTML = html;
+    t.classList.remove("flash"); void t.offsetWidth; t.classList.add("flash");
+    $("forecast-meta").textContent = f.draws + " draws per view · seed " + f.seed + " · views: " +
+      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s)" : "");
+    renderWhatifs();
+  }
+
+  function renderFeasibility(f) {
+    var box = $("feasibility");
+    box.removeAttribute("data-pending");
+    box.style.opacity = "";
+    if (!f.available) { box.innerHTML = ""; return; }
+    if (f.error) { box.innerHTML = "<p class=\"muted small\">feasibility: " + esc(f.error) + "</p>"; return; }
+    var html = "<h2>Is a deal possible? <span class=\"muted small\">(" + f.draws + " draws per view · " +
+      Math.round(f.timing.total_ms) + " ms)</span></h2><table><tr><th>view</th><th>deal</th><th>P(feasible)</th><th>95% interval</th><th>median slack</th></tr>";
+    f.summary.forEach(function (r) {
+      html += "<tr><td>" + esc(r.view) + "</td><td>" + esc(r.deal) + "</td><td class=\"num\">" + fmt(r.p_feasible * 100, 0) +
+        "%</td><td class=\"num\">" + fmt(r.p_low * 100, 0) + "–" + fmt(r.p_high * 100, 0) + "%</td><td class=\"num\">" + fmt(r.median_slack, 3) + "</td></tr>";
+    });
+    html += "</table>";
+    var blockers = (f.spoilers || []).filter(function (r) { return r.p_blocks >= 0.005; });
+    if (blockers.length) {
+      html += "<p class=\"small\">Who blocks: " + blockers.slice(0, 8).map(function (r) {
+        return esc(r.actor) + " (" + esc(r.deal) + ", " + esc(r.view) + ": " + fmt(r.p_blocks * 100, 0) + "%)";
+      }).join(" · ") + "</p>";
+    }
+    (f.notes || []).forEach(function (n) { html += "<p class=\"muted small\">note: " + esc(n) + "</p>"; });
+    box.innerHTML = html;
+  }
+
+  function renderCells() {
+    var d = state.detail;
+    var cells = {};
+    d.cells.forEach(function (c) { cells[c.actor + "|" + c.issue] = c; });
+    var html = "<tr><th>actor</th><th>capability</th>" + d.issues.map(function (i) {
+      return "<th title=\"" + esc(i.question) + "\">" + esc(i.id) + "<br><span class=\"muted small\">pos / sal</span></th>";
+    }).join("") + "</tr>";
+    d.actors.forEach(function (a) {
+      html += "<tr><td title=\"" + esc(a.name) + "\">" + esc(a.id) + (a.veto ? " ⚑" : "") + "</td>";
+      html += "<td class=\"num" + (a.inherited ? " inh" : "") + "\"><button type=\"button\" data-actor=\"" + esc(a.id) +
+        "\" data-field=\"capability\">" + g(a.capability.value) + "</button></td>";
+      d.issues.forEach(function (i) {
+        var c = cells[a.id + "|" + i.id];
+        if (!c) { html += "<td class=\"muted\">—</td>"; return; }
+        html += "<td class=\"num" + (c.inherited ? " inh" : "") + "\">" +
+          "<button type=\"button\" data-actor=\"" + esc(a.id) + "\" data-issue=\"" + esc(i.id) + "\" data-field=\"position\">" + g(c.position.value) + "</button>/" +
+          "<button type=\"button\" data-actor=\"" + esc(a.id) + "\" data-issue=\"" + esc(i.id) + "\" data-field=\"salience\">" + g(c.salience.value) + "</button></td>";
+      });
+      html += "</tr>";
+    });
+    $("cells-table").innerHTML = html;
+  }
+
+  function quantityOf(actor, issue, field) {
+    var d = state.detail;
+    if (field === "capability") { return d.actors.find(function (a) { return a.id === actor; }).capability; }
+    var c = d.cells.find(function (x) { return x.actor === actor && x.issue === issue; });
+    return c ? c[field] : null;
+  }
+
+  function openEditor(actor, issue, field) {
+    var qy = quantityOf(actor, issue, field);
+    if (!qy) { return; }
+    state.editing = { actor: actor, issue: issue };
+    $("edit-title").textContent = actor + (field === "capability" ? "" : " · " + issue);
+    $("edit-field").value = field;
+    $("edit-value").value = g(qy.value);
+    $("edit-low").value = g(qy.low);
+    $("edit-high").value = g(qy.high);
+    $("edit-quote").value = "";
+    $("edit-judgement").value = "";
+    $("edit-error").textContent = "";
+    var ev = (qy.evidence || []).map(function (e) {
+      return e.quote ? "“" + e.quote + "” (" + (e.source || "?") + ")" : "judgement: " + e.judgement;
+    }).join(" · ");
+    $("edit-current").textContent = "now " + g(qy.value) + (qy.low != null ? " [" + g(qy.low) + "–" + g(qy.high) + "]" : "") + (ev ? " — " + ev : " — no evidence");
+    var d = state.detail;
+    $("edit-source").innerHTML = "<option value=\"\">(the view's source" + (d.view_source ? ": " + esc(d.view_source) : "") + ")</option>" +
+      d.sources.map(function (s) { return "<option value=\"" + esc(s.id) + "\">" + esc(s.id) + (s.author ? " — " + esc(s.author) : "") + "</option>"; }).join("");
+    $("edit-save").disabled = !d.editable;
+    $("edit-save").textContent = scenarioEntry(state.path).kind === "folder" ? "Save as a new view" : "Save as a new scenario file";
+    $("editor").hidden = false;
+    $("edit-value").focus();
+  }
+
+  function changeFromForm() {
+    var num = function (id) { var v = $(id).value.trim(); return v === "" ? null : Number(v); };
+    return { actor: state.editing.actor, issue: $("edit-field").value === "capability" ? null : state.editing.issue,
+             field: $("edit-field").value, value: num("edit-value"), low: num("edit-low"), high: num("edit-high"),
+             quote: $("edit-quote").value.trim() || null, source: $("edit-source").value || null,
+             judgement: $("edit-judgement").value.trim() || null };
+  }
+
+  function renderWhatifs() {
+    if (state.detail) { renderCells(); }
+    state.whatifs.forEach(function (c) {
+      var sel = "#cells-table button[data-actor=\"" + CSS.escape(c.actor) + "\"][data-field=\"" + c.field + "\"]" +
+        (c.issue ? "[data-issue=\"" + CSS.escape(c.issue) + "\"]" : "");
+      var b = document.querySelector(sel);
+      if (b) { b.textContent = g(c.value); b.classList.add("whatif"); b.title = "unsaved what-if"; }
+    });
+    $("whatif-box").hidden = !state.whatifs.length;
+    $("whatif-list").innerHTML = state.whatifs.map(function (c) {
+      return "<li>" + esc(c.actor) + (c.issue ? "." + esc(c.issue) : "") + "." + esc(c.field) + " = " + esc(c.value) + "</li>";
+    }).join("");
+  }
+
+  function updateDownloads() {
+    var views = forecastViews();
+    var p = { path: state.path, view: state.view, views: views ? views.join(",") : null };
+    $("dl-json").href = "/api/download?" + q(Object.assign({ kind: "json" }, p));
+    $("dl-csv").href = "/api/download?" + q(Object.assign({ kind: "csv" }, p));
+    $("dl-report").href = "/api/download?" + q(Object.assign({ kind: "report" }, p));
+  }
+
+  function runLevers() {
+    var out = $("levers-out");
+    out.innerHTML = "<p class=\"muted small\">running the levers …</p>";
+    var body = { path: state.path, view: state.view, views: forecastViews(), changes: state.whatifs };
+    return api("POST", "/api/levers", body).then(function (r) {
+      if (!r.available) { out.innerHTML = "<p class=\"muted small\">" + esc(r.reason) + "</p>"; return; }
+      var issues = state.detail.issues.map(function (i) { return i.id; });
+      var shift = {}, feas = {}, deals = [];
+      r.forecast.forEach(function (x) { shift[x.lever + "|" + x.issue] = x.shift; });
+      r.feasibility.forEach(function (x) {
+        feas[x.lever + "|" + x.deal] = x.p_feasible;
+        if (deals.indexOf(x.deal) < 0) { deals.push(x.deal); }
+      });
+      var names = ["none"].concat(r.levers.map(function (l) { return l.name; }));
+      var html = "<p class=\"muted small\">" + esc(r.file) + " · shift of the compromise forecast (" + esc(r.view) + ") and P(feasible) · " +
+        r.draws + " draws · " + Math.round(r.timing.total_ms) + " ms</p><table><tr><th>lever</th>" +
+        issues.map(function (i) { return "<th>" + esc(i) + "</th>"; }).join("") +
+        deals.map(function (d) { return "<th>P(" + esc(d) + ")</th>"; }).join("") + "</tr>";
+      names.forEach(function (n) {
+        html += "<tr><td>" + esc(n) + "</td>" + issues.map(function (i) {
+          var v = shift[n + "|" + i];
+          return "<td class=\"num\">" + (v == null ? "—" : (v > 0 ? "+" : "") + fmt(v)) + "</td>";
+        }).join("") + deals.map(function (d) {
+          var p = feas[n + "|" + d];
+          return "<td class=\"num\">" + (p == null ? "—" : fmt(p * 100, 0) + "%") + "</td>";
+        }).join("") + "</tr>";
+      });
+      out.innerHTML = html + "</table>";
+    }).catch(function (e) { out.innerHTML = "<p class=\"error\">" + esc(e.message) + "</p>"; });
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+  $("levers-run").addEventListener("click", runLevers);
+  $("scenario-select").addEventListener("change", function (e) { selectScenario(e.target.value); });
+  $("view-select").addEventListener("change", function (e) { state.view = e.target.value; state.whatifs = []; loadView(); });
+  $("ensemble-views").addEventListener("change", function () {
+    state.ensemble[state.path] = Array.prototype.map.call(
+      document.querySelectorAll("#ensemble-views input:checked"), function (x) { return x.value; });
+    runForecast();
+  });
+  $("cells-table").addEventListener("click", function (e) {
+    var b = e.target.closest("button");
+    if (b) { openEditor(b.dataset.actor, b.dataset.issue, b.dataset.field); }
+  });
+  $("edit-cancel").addEventListener("click", function () { $("editor").hidden = true; });
+  $("edit-whatif").addEventListener("click", function () {
+    var ch = changeFromForm();
+    if (ch.value == null || isNaN(ch.value)) { $("edit-error").textContent = "value: a number"; return; }
+    state.whatifs = state.whatifs.filter(function (c) { return !(c.actor === ch.actor && c.issue === ch.issue && c.field === ch.field); });
+    state.whatifs.push(ch);
+    $("editor").hidden = true;
+    runForecast().then(function () { if ($("status").style.color) { state.whatifs.pop(); renderWhatifs(); } });
+  });
+  $("whatif-clear").addEventListener("click", function () { state.whatifs = []; runForecast(); });
+  $("edit-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var ch = changeFromForm();
+    var body = Object.assign({ path: state.path, view: state.view }, ch);
+    $("edit-error").textContent = "";
+    status("saving …");
+    api("POST", "/api/edit", body).then(function (res) {
+      $("editor").hidden = true;
+      status("saved " + res.saved);
+      var ens = state.ensemble[state.path] || [];
+      var newEns = ens.map(function (v) { return v === res.parent ? res.view : v; });
+      if (res.view && newEns.indexOf(res.view) < 0 && res.parent === "base") { /* the edited base stays out of the ensemble */ }
+      return loadScenarios(res.path).then(function () {
+        if (res.path !== state.path) { state.ensemble[res.path] = newEns; }
+        else { state.ensemble[state.path] = newEns; }
+        return selectScenario(res.path, res.view || "base");
+      }).then(function () { status("saved " + res.saved); });
+    }).catch(function (err) { $("edit-error").textContent = err.message; status(""); });
+  });
+
+  function fromHash() {
+    var out = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+      var i = kv.indexOf("=");
+      if (i > 0) { out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1)); }
+    });
+    return out;
+  }
+  var wanted = fromHash();
+  loadScenarios(wanted.scenario).then(function (p) {
+    if (p) { return selectScenario(p, wanted.scenario === p ? wanted.view : null); }
+    status("no scenario in the data folder");
+  })
+    .catch(function (e) { status(e.message, true); });
+})();
