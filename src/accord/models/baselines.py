@@ -58,7 +58,8 @@ def weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower
 
     ``lower``: the smallest position whose cumulative weight (positions ascending) reaches
     half the total; ``upper``: the largest position whose weight from above reaches half;
-    ``midpoint``: their average. NaN positions take no part; zero total weight falls back to
+    ``midpoint``: their average. Cumulative weights within a relative 1e-12 of half count as
+    reaching it, so rescaling the weights cannot flip an exact tie. NaN positions take no part; zero total weight falls back to
     equal weights among the actors present.
     """
     present = ~np.isnan(position)
@@ -70,7 +71,7 @@ def weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower
     xs = np.take_along_axis(x, order, axis=-2)
     ws = np.take_along_axis(w, order, axis=-2)
     cum = np.cumsum(ws, axis=-2)
-    half = cum[..., -1:, :] / 2.0
+    half = cum[..., -1:, :] / 2.0 * (1.0 - 1e-12)  # an exact half-weight tie survives rounding
     lo_idx = np.argmax(cum >= half, axis=-2)
     lower = np.take_along_axis(xs, lo_idx[..., None, :], axis=-2)[..., 0, :]
     if rule == "lower":
