@@ -106,7 +106,7 @@ def test_flagship_levers_shift_what_they_should(flagship):
     arrays = compile_levers(flagship, w.levers)
     k, r, u = arrays.names.index("sticks-and-carrots"), flagship.actor_ids.index("russia"), \
         flagship.actor_ids.index("usa")
-    assert arrays.nd[:, k, r].tolist() == pytest.approx([1.0, -0.2])
+    assert arrays.nd[:, k, r].tolist() == pytest.approx([1.0, -0.08])
     assert arrays.pos[:, k, u, flagship.issue_ids.index("sanctions")].tolist() == [0.0, 80.0]
     doc = w.to_json()
     assert doc["levers"][0]["evidence"]
