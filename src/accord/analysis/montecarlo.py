@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from ..models.base import Inputs
 from ..scenario.model import Quantity, Scenario
@@ -40,19 +39,33 @@ def _table(quantities: list[Quantity | None], shape: tuple[int, ...]) -> _Table:
 
 
 def _draw(t: _Table, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF transform of uniforms ``u [d, ...]`` for every cell at once."""
+    """Inverse-CDF transform of uniforms ``u [d, ...]`` for every cell at once.
+
+    Uniform cells are one fused expression; triangular and PERT cells, usually few, are
+    transformed only where they occur.
+    """
     lo, hi, mode = t.low, t.high, t.value
     width = hi - lo
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where(width > 0, (mode - lo) / width, 0.5)
-        uniform = lo + u * width
-        tri = np.where(u < c, lo + np.sqrt(u * width * (mode - lo)),
-                       hi - np.sqrt((1 - u) * width * (hi - mode)))
-        alpha = 1 + 4 * c
-        beta = 1 + 4 * (1 - c)
-        pert = lo + width * stats.beta.ppf(u, alpha, beta) if (t.dist == 2).any() else uniform
-    out = np.where(t.dist == 1, tri, np.where(t.dist == 2, pert, uniform))
-    return np.where(width > 0, out, mode)
+    out = u * width
+    out += lo
+    tri = t.dist == 1
+    if tri.any():
+        c = np.where(width > 0, (mode - lo) / np.where(width > 0, width, 1.0), 0.5)
+        uu = u[:, tri]
+        lo_t, hi_t, m_t, w_t, c_t = lo[tri], hi[tri], mode[tri], width[tri], c[tri]
+        out[:, tri] = np.where(uu < c_t, lo_t + np.sqrt(uu * w_t * (m_t - lo_t)),
+                               hi_t - np.sqrt((1 - uu) * w_t * (hi_t - m_t)))
+    pert = t.dist == 2
+    if pert.any():
+        w_p = width[pert]
+        c = np.where(w_p > 0, (mode[pert] - lo[pert]) / np.where(w_p > 0, w_p, 1.0), 0.5)
+        from scipy import stats  # heavy import, only when a PERT range occurs
+
+        out[:, pert] = lo[pert] + w_p * stats.beta.ppf(u[:, pert], 1 + 4 * c, 1 + 4 * (1 - c))
+    fixed = ~(width > 0)
+    if fixed.any():
+        out[:, fixed] = mode[fixed]
+    return out
 
 
 def uncertain(scenario: Scenario) -> bool:

@@ -115,9 +115,12 @@ class Outcome:
 def one_shot(inputs: Inputs, forecast: np.ndarray, reason: str = "one_shot") -> Outcome:
     """Outcome of a static model: round 0 is the input, round 1 everyone at the forecast."""
     d, a, i = inputs.shape
-    pos1 = np.where(inputs.present, forecast[:, None, :], np.nan)
-    positions = np.stack([inputs.position, pos1], axis=1)
-    forecast0 = np.broadcast_to(forecast[:, None, :], (d, 2, i)).copy()
+    positions = np.empty((d, 2, a, i))
+    positions[:, 0] = inputs.position
+    positions[:, 1] = forecast[:, None, :]
+    np.copyto(positions[:, 1], np.nan, where=np.isnan(inputs.position))
+    forecast0 = np.empty((d, 2, i))
+    forecast0[:] = forecast[:, None, :]
     return Outcome(positions=positions, forecast=forecast0,
                    stop_reason=np.full(d, reason, dtype=object), rounds_run=np.ones(d, int))
 
