@@ -953,10 +953,14 @@ def _run(inputs: Inputs, *, rounds: int, rng, p: float = 0.0, random_ties: bool 
 
 
 def _max_size(d: int, a: int, i: int) -> str | None:
+    """Refuse up front what would run for hours: candidates ~ C(i,2)·a²/4 per draw and round,
+    ~2.5 µs and ~200 bytes each (measured: 50 actors × 20 issues, 10 rounds in ~3 CPU-s)."""
     cand = i * (i - 1) / 2 * a * a / 4
     if d * cand > 5e8:
-        return (f"the exchange model on {d} draws x {a} actors x {i} issues has about "
-                f"{d * cand:.2g} candidate deals per round; reduce the draws")
+        return (f"the exchange model on {d} draws × {a} actors × {i} issues has about "
+                f"{d * cand:.2g} candidate deals per round: about {d * cand * 2.5e-6 / 60:.0f} "
+                f"CPU-minutes and {d * cand * 200 / 2**30:.1f} GiB per round (limit 5e8 "
+                "candidates); reduce the draws or the actors")
     return None
 
 
