@@ -85,6 +85,29 @@ class Inputs:
                        power=None if self.power is None else self.power[:, :, idx])
 
 
+class _Lazy:
+    """A field that may be given as a zero-argument function and is computed on first access.
+
+    One-shot models return positions this way: Monte-Carlo forecasts read only ``final``, and
+    building ``[d, 2, a, i]`` positions would cost more than the model itself.
+    """
+
+    def __set_name__(self, owner, name):
+        self.attr = "_lazy_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            raise AttributeError(self.attr)  # tells dataclasses: no default
+        value = obj.__dict__[self.attr]
+        if callable(value):
+            value = value()
+            obj.__dict__[self.attr] = value
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.attr] = value
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A model's trajectory for every draw.
@@ -98,7 +121,7 @@ class Outcome:
     ``[d, r+1]`` axes and ``summary`` top-level JSON-ready keys.
     """
 
-    positions: np.ndarray
+    positions: np.ndarray = _Lazy()  # type: ignore[assignment]
     forecast: np.ndarray
     stop_reason: np.ndarray
     rounds_run: np.ndarray
@@ -112,17 +135,22 @@ class Outcome:
         return self.forecast[:, -1]
 
 
-def one_shot(inputs: Inputs, forecast: np.ndarray, reason: str = "one_shot") -> Outcome:
+def one_shot(inputs: Inputs, forecast: np.ndarray, reason: str = "one_shot",
+             summary: Mapping[str, Any] | None = None,
+             extra: Mapping[str, np.ndarray] | None = None) -> Outcome:
     """Outcome of a static model: round 0 is the input, round 1 everyone at the forecast."""
     d, a, i = inputs.shape
-    positions = np.empty((d, 2, a, i))
-    positions[:, 0] = inputs.position
-    positions[:, 1] = forecast[:, None, :]
-    np.copyto(positions[:, 1], np.nan, where=np.isnan(inputs.position))
-    forecast0 = np.empty((d, 2, i))
-    forecast0[:] = forecast[:, None, :]
-    return Outcome(positions=positions, forecast=forecast0,
-                   stop_reason=np.full(d, reason, dtype=object), rounds_run=np.ones(d, int))
+
+    def positions() -> np.ndarray:
+        out = np.empty((d, 2, a, i))
+        out[:, 0] = inputs.position
+        out[:, 1] = forecast[:, None, :]
+        np.copyto(out[:, 1], np.nan, where=np.isnan(inputs.position))
+        return out
+
+    return Outcome(positions=positions, forecast=np.repeat(forecast[:, None, :], 2, axis=1),
+                   stop_reason=np.full(d, reason, dtype=object), rounds_run=np.ones(d, int),
+                   summary=summary or {}, extra=extra or {})
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,7 @@ def status_quo(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
 
 def mean(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
     """Unweighted mean of the positions of the actors with a stance."""
-    with np.errstate(invalid="ignore"):
-        forecast = np.nanmean(np.where(inputs.present, inputs.position, np.nan), axis=1) \
-            if inputs.present.any() else np.full(inputs.shape[::2], np.nan)
-    return one_shot(inputs, forecast)
+    return one_shot(inputs, weighted_mean(inputs.position, inputs.present.astype(float)))
 
 
 def weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -179,11 +176,10 @@ def nbs(inputs: Inputs, *, rounds: int = 1, rng=None, utility: str = "quadratic"
     stuck = ~feasible & use_worst
     if stuck.any():  # all ideal points coincide with the worst point: stay there
         forecast = np.where(stuck, np.nanmean(np.where(inputs.present, p, np.nan), axis=1), forecast)
-    out = one_shot(inputs, forecast)
     summary = {"nbs_disagreement": {iss: ("worst" if use_worst[k] else "status_quo")
                                     for k, iss in enumerate(inputs.issues)}}
-    return Outcome(out.positions, out.forecast, out.stop_reason, out.rounds_run,
-                   summary=summary, extra={"nbs_gain_possible": feasible[:, None, :]})
+    return one_shot(inputs, forecast, summary=summary,
+                    extra={"nbs_gain_possible": feasible[:, None, :]})
 
 
 def _memory_limit(draws: int, actors: int, issues: int) -> str | None:
