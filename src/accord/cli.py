@@ -18,8 +18,15 @@ from .errors import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast how multi-party negotiations end.")
-out = Console(highlight=False, soft_wrap=False, width=120)
-err = Console(stderr=True, highlight=False, width=120)
+def _console(stderr: bool = False) -> Console:
+    probe = Console(stderr=stderr)
+    # a terminal gets its own width; pipes and files a wide page instead of 80 columns
+    return Console(stderr=stderr, highlight=False, soft_wrap=False,
+                   width=None if probe.is_terminal else 160)
+
+
+out = _console()
+err = _console(stderr=True)
 
 FORMAT_HELP = "Input format (sniffed when omitted): yaml, csv, bdm-csv, decide, ktab-csv, ktab-xml."
 
@@ -286,7 +293,7 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
         table.add_column("model")
         for c in cols:
             table.add_column(c, justify="right")
-        table.add_column("nearest anchor" + (" (ensemble)" if len(cols) > 1 else ""))
+        table.add_column("nearest anchor" + (" (ensemble)" if len(cols) > 1 else ""), no_wrap=True)
         for m in result.models:
             rows = s[(s.issue == issue.id) & (s.model == m)].set_index("view")
             cells = []
@@ -302,7 +309,7 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
             last = cols[-1]
             anchor = rows.loc[last]["anchor"] if last in rows.index else None
             anchor = anchor if isinstance(anchor, str) else "—"
-            table.add_row(m, *cells, _esc(anchor if len(anchor) <= 40 else anchor[:39] + "…"))
+            table.add_row(m, *cells, _esc(anchor if len(anchor) <= 34 else anchor[:33] + "…"))
         out.print(table)
     if len(result.disagreement):
         d = result.disagreement.head(top)
