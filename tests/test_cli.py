@@ -65,7 +65,7 @@ def test_forecast_prints_a_table_per_issue_with_every_model():
     assert r.exit_code == 0, r.output
     for m in BASELINES:
         assert m in r.stdout
-    assert "7.4" in r.stdout and "Belgian" in r.stdout  # compromise and the nearest anchor
+    assert "7.4" in r.stdout and "7: a middle date" in r.stdout  # compromise, nearest anchor
 
 
 def test_forecast_json_lists_every_model_and_issue():

@@ -309,7 +309,7 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
             last = cols[-1]
             anchor = rows.loc[last]["anchor"] if last in rows.index else None
             anchor = anchor if isinstance(anchor, str) else "—"
-            table.add_row(m, *cells, _esc(anchor if len(anchor) <= 34 else anchor[:33] + "…"))
+            table.add_row(m, *cells, _esc(anchor if len(anchor) <= 48 else anchor[:47] + "…"))
         out.print(table)
     if len(result.disagreement):
         d = result.disagreement.head(top)
