@@ -413,8 +413,11 @@ def no_deal_notes(scenario) -> list[str]:
 def feasibility(scenario, draws: int = 2_000, seed: int | None = 0,
                 deals: Sequence[str] | None = None, unsettled: str = "reserved",
                 chunk: int | None = None, backend: str = "local",
-                scheduler: str | None = None, client=None) -> Feasibility:
+                scheduler: str | None = None, client=None, extent: bool = True) -> Feasibility:
     """P(each deal feasible) over Monte-Carlo draws, per view and for the ensemble.
+
+    ``extent=False`` skips the feasible ranges at the point values (small LPs, ~1 s on the
+    flagship), for interactive use.
 
     >>> import accord
     >>> from accord.analysis.feasibility import feasibility
@@ -469,7 +472,8 @@ def feasibility(scenario, draws: int = 2_000, seed: int | None = 0,
     spoilers = spoilers.sort_values(["deal", "view", "p_blocks", "actor"],
                                     ascending=[True, True, False, True],
                                     kind="stable").reset_index(drop=True)
-    extent = point_extent(scenario, views, run.deal_masks, unsettled)
+    extent = point_extent(scenario, views, run.deal_masks, unsettled) if extent else \
+        pd.DataFrame(columns=["view", "deal", "issue", "feasible_low", "feasible_high"])
     notes = no_deal_notes(scenario) + run.notes
     return Feasibility(scenario.id, scenario.sha256, seed, run.draws, views, unsettled, summary,
                        spoilers, pd.DataFrame(prow), extent, notes)

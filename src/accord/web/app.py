@@ -554,7 +554,7 @@ def _feasibility(sc, seed: int, draws: int, view: Optional[str]) -> Optional[dic
     from ..analysis.ensemble import ENSEMBLE, _records
 
     try:
-        f = _feas(sc, draws=draws, seed=seed)
+        f = _feas(sc, draws=draws, seed=seed, extent=False)  # interactive: no LPs
     except Exception as exc:  # noqa: BLE001 - never fatal for the app
         return {"error": f"{type(exc).__name__}: {exc}"}
     shown = {view or "base", ENSEMBLE} if view else set(f.summary["view"])
