@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -35,7 +36,9 @@ def read_text(path: str | Path, data: bytes | None = None) -> Text:
     if data is None:
         try:
             with open(path, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
+                # read(n) allocates n bytes up front: ask for the file's size, not the maximum
+                size = os.fstat(fh.fileno()).st_size
+                data = fh.read(size + 1 if 0 < size <= MAX_BYTES else MAX_BYTES + 1)
         except FileNotFoundError:
             raise out.fail(None, "file", path, "an existing file") from None
         except IsADirectoryError:
@@ -134,23 +137,70 @@ def guard(path: str, fn: Callable[[], Any]) -> Any:
 
 def finish(out: Collector, path: str, text: Text, fmt: str, *, id: str, title: str,
            actors, issues, stances, sources=None, views=None, as_of=None, description=None,
-           notes=(), document=None):
-    """Assemble a Scenario, run the shared semantic checks, raise everything collected."""
+           notes=(), document=None, locate: Callable[[str], int | None] | None = None):
+    """Assemble a Scenario, run the shared semantic checks, raise everything collected.
+
+    ``locate(field) -> line`` finds the line of a problem the shared checks could not place
+    (an issue's scale, say); without it, or where it finds nothing, the line is taken from
+    the issue's or actors' own numbers.
+    """
     from ..model import Scenario
     from ..validate import check_scenario
 
-    ids = [a.id for a in actors]
-    dup = {x for x in ids if ids.count(x) > 1}
-    for x in sorted(dup):
-        out.add(None, "actor", x, "unique actor ids")
-    iids = [x.id for x in issues]
-    for x in sorted({x for x in iids if iids.count(x) > 1}):
-        out.add(None, "issue", x, "unique issue ids")
+    for kind, items in (("actor", actors), ("issue", issues)):
+        first: dict[str, Any] = {}
+        for item in items:
+            if item.id in first:
+                line = _line_of(kind, item, stances)
+                out.add(line, kind, item.id, f"unique {kind} ids (also on line "
+                        f"{_line_of(kind, first[item.id], stances)})" if line else
+                        f"unique {kind} ids")
+            else:
+                first[item.id] = item
+    if out:
+        _place(out, actors, issues, stances, locate)
     out.raise_if_any()
     sc = Scenario(id=id, title=title, actors=tuple(actors), issues=tuple(issues),
                   stances=stances, sources=sources or {}, views=views or {}, as_of=as_of,
                   description=description, path=path, format=fmt, content_sha256=text.sha256,
                   notes=tuple(text.notes) + tuple(notes), document=document)
     check_scenario(sc, out)
+    _place(out, actors, issues, stances, locate)
     out.raise_if_any()
     return sc
+
+
+def _line_of(kind: str, item: Any, stances) -> int | None:
+    """The line where a reader met an actor (its capability) or an issue (its own line, its
+    status quo, else its first stance)."""
+    if kind == "actor":
+        return item.capability.line
+    line = (item.extra or {}).get("line")
+    if line is None and item.status_quo_quantity is not None:
+        line = item.status_quo_quantity.line
+    if line is None:
+        found = [st.position.line for (_, i), st in stances.items()
+                 if i == item.id and st is not None and st.position.line is not None]
+        line = min(found) if found else None
+    return line
+
+
+def _place(out: Collector, actors, issues, stances, locate) -> None:
+    """Give a line to the problems collected without one, where the scenario knows it."""
+    from dataclasses import replace
+
+    by_id = None
+    for k, p in enumerate(out.problems):
+        if p.line is not None:
+            continue
+        line = locate(p.field) if locate is not None else None
+        if line is None and p.field == "actors.capability":
+            found = [a.capability.line for a in actors if a.capability.line is not None]
+            line = min(found) if found else None
+        elif line is None and p.field.startswith("issues."):
+            if by_id is None:
+                by_id = {x.id: x for x in issues}
+            issue = by_id.get(p.field[len("issues."):].rsplit(".", 1)[0])
+            line = None if issue is None else _line_of("issue", issue, stances)
+        if line is not None:
+            out.problems[k] = replace(p, line=line)

@@ -40,7 +40,10 @@ def _read(text: Text):
     out = Collector(text.path)
     delim = sniff_delimiter(text.text)
     it = rows(text.text, delim)
-    line, header = next(it)
+    try:
+        line, header = next(it)
+    except StopIteration:
+        raise out.fail(1, "header", "no cells", f"a header with columns {', '.join(REQUIRED)}") from None
     cols = [h.lower() for h in header]
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
@@ -109,7 +112,9 @@ def _read(text: Text):
                      file=text.path, line=ln))
     out.raise_if_any()
     if not stances:
-        raise out.fail(None, "rows", "no rows", "at least one actor-issue row")
+        last = text.text.rstrip("\n").count("\n") + 1
+        raise out.fail(last, "rows", "no rows up to the end of the file",
+                       "at least one actor-issue row")
     actor_objs = [Actor(aid, a["name"], Quantity(a["cap"], a["lo"], a["hi"], file=text.path,
                                                  line=a["line"]), a["veto"])
                   for aid, a in actors.items()]

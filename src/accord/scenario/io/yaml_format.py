@@ -175,14 +175,55 @@ class Doc:
 
 
 MAX_NODES = 2_000_000
+MAX_DEPTH = 100
+"""Nesting a scenario never needs (it uses ~8 levels); deeper files are refused before
+libyaml composes them (its composer recurses in C: slow at 10^4 levels, a crash at 10^5)."""
 
 
-def _walk(node: Any, path: tuple, lines: dict, out: Collector, budget: list[int],
+MAX_EXPANSION = 50_000
+"""Nodes that aliases may repeat in all (each visit of a node met before counts): a few
+shared anchors stay far below, an alias bomb ("billion laughs") is stopped in ~0.1 s
+however large the file around it."""
+
+
+def _node_budget(text: str) -> list:
+    """[nodes left, repeated nodes left, ids of the nodes met] for :func:`_walk`."""
+    return [MAX_NODES, MAX_EXPANSION, set()]
+
+
+def _check_depth(text: str, out: Collector) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, found with libyaml's (iterative) event parser."""
+    loader = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise out.fail(event.start_mark.line + 1, "yaml",
+                                   f"nesting deeper than {MAX_DEPTH} levels",
+                                   "a scenario of plain nesting", event.start_mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass            # the parse proper reports it, with its line
+    finally:
+        loader.dispose()
+
+
+def _walk(node: Any, path: tuple, lines: dict, out: Collector, budget: list,
           stack: set) -> None:
-    budget[0] += 1
-    if budget[0] > MAX_NODES:
-        raise out.fail(node.start_mark.line + 1, "yaml", f"more than {MAX_NODES} nodes "
-                       "(aliases expanding?)", "a scenario of reasonable size")
+    budget[0] -= 1
+    if id(node) in budget[2]:
+        budget[1] -= 1
+    else:
+        budget[2].add(id(node))
+    if budget[0] < 0 or budget[1] < 0:
+        raise out.fail(node.start_mark.line + 1, "yaml",
+                       f"more than {MAX_NODES} nodes" if budget[0] < 0 else
+                       f"aliases that repeat more than {MAX_EXPANSION} nodes (an alias bomb?)",
+                       "a scenario of reasonable size")
     if id(node) in stack:
         raise out.fail(node.start_mark.line + 1, "yaml", "a recursive alias",
                        "a tree without self-references")
@@ -247,24 +288,44 @@ def _get(doc: Doc, path: tuple) -> Any:
     return node
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml's safe loader whose value constructors fail with the value's line: PyYAML
+    lets a ValueError out of ``!!timestamp`` on a non-date, a date like 2025-02-30 or an
+    integer of more than 4300 digits."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, OverflowError, ArithmeticError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a value that cannot be read as {node.tag} ({exc})"[:200],
+                node.start_mark) from None
+
+
 def _parse(text: Text, out: Collector) -> Doc:
-    loader = yaml.CSafeLoader(text.text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text.text)
+    _check_depth(text.text, out)
+    loader = _Loader(text.text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise out.fail(1, "document", "nothing", "a mapping with scenario:, issues:, actors:")
         lines: dict[tuple, int] = {}
-        _walk(node, (), lines, out, [0], set())
+        _walk(node, (), lines, out, _node_budget(text.text), set())
         out.raise_if_any()
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        line = mark.line + 1 if mark is not None else 1
         col = mark.column + 1 if mark is not None else None
         raise out.fail(line, "yaml", (exc.problem or str(exc)).strip(), "valid YAML",
                        column=col) from None
     except yaml.YAMLError as exc:
-        raise out.fail(None, "yaml", str(exc)[:120], "valid YAML") from None
+        # a reader error (control character, bad encoding) has no mark, only a position
+        pos = getattr(exc, "position", None)
+        line = text.text.count("\n", 0, pos) + 1 if isinstance(pos, int) else 1
+        raise out.fail(line, "yaml", str(exc)[:120], "valid YAML") from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -504,7 +565,9 @@ def _read(path: Path) -> Any:
                             **{f"views/{Path(t.path).name}": d.text for t, d, _ in parsed_views}})
     sc = finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
                 actors=actors, issues=issues, stances=stances, sources=sources, views=views,
-                as_of=model.as_of, description=model.description, document=documents)
+                as_of=model.as_of, description=model.description, document=documents,
+                locate=lambda field: (line_of(doc, tuple(field.split(".")))
+                                      if field.startswith(("issues.", "deals.")) else None))
     from dataclasses import replace
     return replace(sc, corpus=corpus,
                    deals={d: tuple(dm.issues) for d, dm in model.deals.items()})
