@@ -788,17 +788,22 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
                 "skipped": fc.skipped, "timing": {**timing,
                                                   "total_ms": round((time.perf_counter() - t0) * 1000, 1)}}
 
-    @api.post("/api/feasibility")
-    def feasibility(body: dict = Body(...)):
-        t0 = time.perf_counter()
+    def _changed(body: dict):
+        """The request's scenario with its unsaved changes applied, and the views it asks for."""
         path, view, views, changes, seed, n, _ = _request(body)
         sc = folder.load(path)
         v = _view_arg(sc, view)
         for ch in changes:
             sc = apply_change(sc, v, ch)
         sub = _subset(sc, v, views)
-        key = ("feasibility", path, folder.load(path).sha256, v, tuple(sub.views),
-               tuple(changes), seed, min(n, FEASIBILITY_DRAWS))
+        key = (path, folder.load(path).sha256, v, tuple(sub.views), tuple(changes), seed)
+        return path, v, sc, sub, seed, n, key
+
+    @api.post("/api/feasibility")
+    def feasibility(body: dict = Body(...)):
+        t0 = time.perf_counter()
+        path, v, sc, sub, seed, n, key = _changed(body)
+        key = ("feasibility", *key, min(n, FEASIBILITY_DRAWS))
         result = forecasts.get(key, lambda: _feasibility(sub, seed, min(n, FEASIBILITY_DRAWS), v))
         return {"path": path, "view": v or "base", "available": result is not None,
                 **(result or {}), "timing": {"total_ms": round((time.perf_counter() - t0) * 1000, 1)}}
@@ -806,14 +811,8 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
     @api.post("/api/levers")
     def levers(body: dict = Body(...)):
         t0 = time.perf_counter()
-        path, view, views, changes, seed, n, _ = _request(body)
-        sc = folder.load(path)
-        v = _view_arg(sc, view)
-        for ch in changes:
-            sc = apply_change(sc, v, ch)
-        sub = _subset(sc, v, views)
-        key = ("levers", path, folder.load(path).sha256, v, tuple(sub.views), tuple(changes),
-               seed, min(n, LEVER_DRAWS))
+        path, v, sc, sub, seed, n, key = _changed(body)
+        key = ("levers", *key, min(n, LEVER_DRAWS))
         result = forecasts.get(key, lambda: _levers(folder, sc, sub, seed, min(n, LEVER_DRAWS), v))
         return {"path": path, **result,
                 "timing": {"total_ms": round((time.perf_counter() - t0) * 1000, 1)}}
