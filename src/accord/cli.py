@@ -56,6 +56,10 @@ def handled(fn: Callable) -> Callable:
             raise typer.Exit(2)
         except typer.Exit:
             raise
+        except BrokenPipeError:  # `accord … | head`: the reader left; stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(1)
         except Exception as exc:  # a bug of ours: say so plainly, full trace on request
             if os.environ.get("ACCORD_DEBUG"):
                 raise
