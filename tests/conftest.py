@@ -42,3 +42,23 @@ def reference() -> Path:
 def corpus() -> Path:
     """``../shared/corpus`` (or ``$ACCORD_CORPUS_ROOT``): the flagship's source texts."""
     return _required("ACCORD_CORPUS_ROOT", "shared/corpus")
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def launch_chromium():
+    """Launch Debian's Chromium from a Playwright handle: ``browser = launch_chromium(p)``.
+
+    Skips without /usr/bin/chromium (fails in CI, which installs it); never downloads a browser.
+    """
+    if not Path(CHROMIUM).exists():
+        msg = f"{CHROMIUM} not found (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(msg + " — it must be present in CI")
+        pytest.skip(msg)
+    pytest.importorskip("playwright.sync_api")
+    return lambda p: p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -14,20 +14,8 @@ import accord
 
 REPO = Path(__file__).resolve().parents[1]
 FLAGSHIP = REPO / "scenarios" / "ukraine-2025"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
 MODELS = ["mean", "compromise", "median", "bdm", "smp"]  # one-shot and dynamic, quick to run
 
-
-def _chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        msg = f"{CHROMIUM} not found (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " — it must be present in CI")
-        pytest.skip(msg)
-    pytest.importorskip("playwright.sync_api")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +117,8 @@ def test_the_command_writes_the_report_and_refuses_to_overwrite(tmp_path):
     assert out.read_bytes() != first
 
 
-def test_the_report_renders_in_chromium_with_the_network_off(flagship_report, tmp_path):
-    exe = _chromium()
+def test_the_report_renders_in_chromium_with_the_network_off(flagship_report, tmp_path,
+                                                               launch_chromium):
     from playwright.sync_api import sync_playwright
 
     path, html = flagship_report
@@ -138,7 +126,7 @@ def test_the_report_renders_in_chromium_with_the_network_off(flagship_report, tm
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         try:
             context = browser.new_context(offline=True, viewport={"width": 1400, "height": 900})
             page = context.new_page()

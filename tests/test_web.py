@@ -21,19 +21,7 @@ import accord
 REPO = Path(__file__).resolve().parents[1]
 FLAGSHIP = REPO / "scenarios" / "ukraine-2025"
 SMALL = REPO / "scenarios" / "eu-emissions" / "scenario.yaml"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
 
-
-def _chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        msg = f"{CHROMIUM} not found (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " — it must be present in CI")
-        pytest.skip(msg)
-    pytest.importorskip("playwright.sync_api")
-    return CHROMIUM
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
@@ -404,13 +392,12 @@ def server(data):
             proc.kill()
 
 
-def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path):
-    exe = _chromium()
+def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path, launch_chromium):
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
