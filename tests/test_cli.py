@@ -41,6 +41,15 @@ def test_run_json_is_byte_identical_across_runs():
     assert a == b
 
 
+def test_a_stochastic_model_without_seed_is_reproducible_and_records_its_seed():
+    """The randomized exchange model draws for every deal: without --seed it uses seed 0."""
+    args = ("run", "exchange", "ukraine-2025", "--json", "--rounds", "3", "--param", "p=0.5")
+    a, b = invoke(*args).stdout, invoke(*args).stdout
+    assert a == b and json.loads(a)["seed"] == 0
+    c = invoke(*args, "--seed", "1").stdout
+    assert json.loads(c)["seed"] == 1 and json.loads(c)["rounds"] != json.loads(a)["rounds"]
+
+
 def test_unknown_model_preset_and_parameter_are_clear_errors():
     r = invoke("run", "nosuch", "eu-emissions", "--json")
     assert r.exit_code == 2 and "unknown model" in r.output

@@ -118,19 +118,75 @@ def _batch(inp: Inputs, n: int) -> Inputs:
     return dataclasses.replace(inp, **rep)
 
 
-def test_seeded_tie_breaking_matches_decides_seeded_distribution(reference):
-    """With coin-flip ties (preset ``decide``) the last-round outcome over seeded runs has
-    decide's distribution. 100 accord draws against decide's 20 seeds (``seeded_p0``):
-    every issue's mean difference within 4 combined standard errors (33 issues compared,
-    Bonferroni at 0.2 %) and the sum of squared z-scores over all 33 issues below
-    chi2(33)'s 99.9th percentile. (Two standard errors on every one of 33 issues, read
-    literally, fails for a correct implementation about four times in five.)"""
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=-2**70, max_value=2**70), st.integers(min_value=1, max_value=1500))
+def test_the_compiled_stream_is_pythons_random(seed, n):
+    """decide flips its coins with ``random.random()``; accord's copy of the Mersenne Twister
+    gives the same numbers for any seed, across the 624-word refills."""
+    import random
+
+    from accord.models.exchange import _mt_random, python_stream
+
+    state, theirs = python_stream(seed), random.Random(seed)
+    assert [_mt_random(state) for _ in range(n)] == [theirs.random() for _ in range(n)]
+
+
+# rounds before decide's Decimal rounding noise first decides a comparison, for seeds 1-20
+# at p = 0 (seeded_p0_meta) and for seed 1 at p = 0.8 (randomized_p08_seed1)
+REPLAYED_P0 = {"sample_data": 1, "copenhagen": 1, "copenhagen_with_errors": 1}
+REPLAYED_P08 = {"sample_data": 1, "copenhagen": 3, "copenhagen_with_errors": 6}
+
+
+def _same_rounds(out, k, inp, theirs, rounds):
+    for r in range(rounds):
+        ours = out.forecast[k, r + 1]
+        assert max(abs(ours[j] - theirs[r][i]) for j, i in enumerate(inp.issues)) < TOL, r + 1
+
+
+@pytest.mark.parametrize("name", list(REPLAYED_P0))
+def test_python_seed_replays_decides_seeded_runs(reference, name):
+    """``python_seed=s`` draws from Python's random stream after ``random.seed(s)``, as decide
+    does, so each seeded run is decide's own run (same coin flips, same p > 0 draws) until
+    decide's 28-digit rounding noise first decides a tie that exact arithmetic leaves to list
+    order (README §4.2): on these sets never in round 1 for seeds 1-20, whose coin flips
+    already give different round-1 outcomes."""
+    sc, ref = _load(reference, name)
+    inp = inputs_from_scenario(sc)
+    n = REPLAYED_P0[name]
+    out = run_exchange(_batch(inp, 20), rounds=n, rng=0, random_ties=True, record=False,
+                       python_seed=1)
+    for k in range(20):
+        meta = ref["seeded_p0_meta"][f"seed_{k + 1}"]
+        assert out.extra["n_exchanges"][k, 1:].tolist() == meta["exchanges_per_round"][:n]
+        _same_rounds(out, k, inp, meta["mds_voting_per_round"], n)
+    assert len({tuple(np.round(f, 9)) for f in out.forecast[:, 1]}) > 1
+    n = REPLAYED_P08[name]
+    out = run_exchange(inp, rounds=n, rng=0, random_ties=True, p=0.8, python_seed=1)
+    rounds = ref["randomized_p08_seed1"]["rounds"]
+    assert out.extra["n_exchanges"][0, 1:].tolist() == [r["n_exchanges"] for r in rounds[:n]]
+    _same_rounds(out, 0, inp, [r["mds_voting"] for r in rounds], n)
+
+
+SEEDED_DRAWS = {"sample_data": 200, "copenhagen": 200, "copenhagen_with_errors": 200, "cop21": 60}
+
+
+def test_seeded_runs_have_decides_seeded_distribution(reference):
+    """Beyond the replayed rounds decide's rounding noise and accord's exact comparisons take
+    different tie paths, so the last-round outcomes are compared in distribution: accord's
+    runs with python seeds 1..n against decide's 20 (``seeded_p0``), every issue's mean
+    difference within 4 combined standard errors (33 issues: Bonferroni at 0.2 %) and the
+    sum of squared z-scores below chi2(33)'s 99.9th percentile.
+
+    The issue's literal "within two standard errors of the reference's mean on every issue"
+    is not a test a correct implementation can pass reliably: decide itself fails it on
+    other seeds (``python bench/exchange_seeded.py``: its seeds 21-40, 41-60 and 61-80 all
+    miss sample_data's kleine-of-grote-ring by 2.5-3.4 standard errors)."""
     zs = []
-    for name in DATASETS:
+    for name, n in SEEDED_DRAWS.items():
         sc, ref = _load(reference, name)
         inp = inputs_from_scenario(sc)
-        out = run_exchange(_batch(inp, 100), rounds=10, rng=np.random.default_rng(20261123),
-                           random_ties=True, record=False)
+        out = run_exchange(_batch(inp, n), rounds=10, rng=0, random_ties=True, record=False,
+                           python_seed=1)
         theirs = np.array([[v[i] for i in inp.issues] for v in ref["seeded_p0"].values()])
         ours = out.final
         se = np.sqrt(theirs.var(0, ddof=1) / len(theirs) + ours.var(0, ddof=1) / len(ours))
@@ -205,12 +261,13 @@ def test_trades_frame_lists_package_deals_most_valuable_first(reference):
 # ---- properties -----------------------------------------------------------------------
 
 @st.composite
-def negotiations(draw, alone=False):
+def negotiations(draw, alone=False, zero=False):
     a = draw(st.integers(3, 6))
     i = draw(st.integers(2, 4))
     grid = st.integers(0, 20).map(lambda v: v * 5.0)
     pos = np.array(draw(st.lists(grid, min_size=a * i, max_size=a * i))).reshape(a, i)
-    sal = np.array(draw(st.lists(st.integers(1, 10).map(lambda v: v / 10), min_size=a * i,
+    sal = np.array(draw(st.lists(st.integers(0 if zero else 1, 10).map(lambda v: v / 10),
+                                 min_size=a * i,
                                  max_size=a * i))).reshape(a, i)
     cap = np.array(draw(st.lists(st.integers(1, 20).map(float), min_size=a, max_size=a)))
     lo = np.array(draw(st.lists(st.sampled_from([0.0, -10.0, 1.0]), min_size=i, max_size=i)))
@@ -235,6 +292,26 @@ def test_an_actor_alone_on_an_issue_never_trades_on_it(inp, ties):
     alone = ~np.isnan(inp.position[0, :, 0])
     np.testing.assert_array_equal(out.positions[0, :, alone, 0],
                                   np.broadcast_to(inp.position[0, alone, 0], (4, 1)).T)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(negotiations(zero=True), st.sampled_from([0.0, 0.8]), st.booleans())
+def test_zero_salience_supplies_nothing_and_a_weightless_issue_is_refused(inp, p, ties):
+    """decide divides by zero on a zero salience (quirk 7). An actor without weight on an
+    issue cannot shift its outcome, so it never supplies there; an issue nobody weighs has
+    no outcome, and the model says so instead of inventing one."""
+    weight = np.nansum(inp.salience[0] * inp.capability[0][:, None], axis=0)
+    if (weight <= 0).any():
+        with pytest.raises(ValueError, match="has no weight"):
+            run_exchange(inp, rounds=2, rng=1, p=p, random_ties=ties)
+        return
+    out = run_exchange(inp, rounds=3, rng=1, p=p, random_ties=ties)
+    zero = inp.salience[0] == 0
+    for rec in out.round_records:
+        for e in rec["exchanges"]:
+            for side in (e["i_side"], e["j_side"]):
+                k, j = inp.actors.index(side["actor"]), inp.issues.index(side["supply_issue"])
+                assert not zero[k, j]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -322,7 +399,7 @@ def test_randomized_deal_rebuilds_decides_recorded_deals_from_its_draws(referenc
         cint[ex.C_P, 0], cint[ex.C_Q, 0] = (issues.index(v) for v in e0["issue_pair"])
         cint[ex.C_VALID, 0] = cint[ex.C_MULT, 0] = 1
         args = (cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
-        ex._calculate(0, np.array([0.0]), *args)
+        ex._calculate(0, np.array([0.0]), ex.python_stream(0), *args)
         assert cf[ex.F_GAIN, 0] == pytest.approx(e0["gain"], abs=1e-9)
         si, sj = e0["i_side"], e0["j_side"]
         assert cf[ex.F_YEGI, 0] == pytest.approx(si["y_equal_gain_norm"], abs=1e-9)

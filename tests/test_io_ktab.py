@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from accord import models
+from accord.cli import app
 from accord.errors import ScenarioError
 from accord.scenario import io
 from accord.scenario.io import ktab, ktab_xml
@@ -165,6 +168,16 @@ def test_xml_model_parameters_and_ideal_adjustments_are_kept(reference, tmp_path
     out, prm = models.run("smp", sc.inputs(), params=ktab_xml.model_parameters(path), rounds=5)
     assert prm["PCEModel"] == "MarkovUniform"
     assert np.all((out.positions >= 0) & (out.positions <= 100))
+    # the adjustments reach the model (KTAB moves a's ideal towards b), also through the CLI
+    plain, _ = models.run("smp", dataclasses.replace(sc.inputs(), accommodation=None),
+                          params=ktab_xml.model_parameters(path), rounds=5)
+    assert not np.allclose(plain.positions, out.positions)
+    res = CliRunner().invoke(app, ["run", "smp", str(path), "--rounds", "5", "--json"])
+    doc = json.loads(res.stdout)
+    last = doc["rounds"][-1]["positions"]
+    want = out.positions[0, -1]
+    got = np.array([[last[x][i] for i in sc.issue_ids] for x in sc.actor_ids])
+    np.testing.assert_allclose(got, want, atol=1e-9)
 
 
 # ---- located errors ---------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
             scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
             preset: Optional[str] = typer.Option(None, "--preset", help="Named preset."),
             rounds: Optional[int] = typer.Option(None, "--rounds", min=0, help="Maximum rounds."),
-            seed: Optional[int] = typer.Option(None, "--seed", help="Seed for random tie-breaking."),
+            seed: int = typer.Option(0, "--seed", help="Seed of the model's random choices, if it makes any (recorded in the output)."),
             param: list[str] = typer.Option([], "--param", help="Model parameter KEY=VALUE (repeatable)."),
             view: Optional[str] = typer.Option(None, "--view", help="Run one view of the scenario."),
             fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),

@@ -34,6 +34,9 @@ class Inputs:
     power: np.ndarray | None = None
     """Optional ``[d, a, i]`` per-issue power where it differs from capability (decide's files);
     models that know no such thing use capability."""
+    accommodation: np.ndarray | None = None
+    """Optional ``[a, a]`` ideal adjustment (KTAB XML ``IdealAdjustment``): how far each
+    actor's ideal follows the others' positions; the spatial model alone reads it."""
 
     @classmethod
     def from_arrays(cls, capability, position, salience, low=None, high=None,

@@ -18,6 +18,16 @@ update) are reproduced; its comparisons that Decimal rounding noise decides are 
 tolerant (rules T1–T4 of ``shared/reference/exchange/README.md``), which is the package's
 own logic run as if its arithmetic were exact.
 
+Random choices (decide's coin flip between tied candidates, and the u, v, z draws of the
+randomized variant) come from a copy of Python's Mersenne Twister: with ``python_seed=s``
+a run draws exactly what decide draws after ``random.seed(s)``, in the same order, so it is
+decide's own run until decide's rounding noise first decides a comparison
+(``bench/exchange_seeded.py --tolerant``: 79 of 80 seeded runs of decide with T1–T4 are
+matched exchange by exchange over 10 rounds). The one known difference: when a candidate
+listed twice (decide's tie duplication) is executed and its second entry is recomputed
+against itself mid-sweep, decide's later candidates read its recomputed voting positions;
+accord's read the executed ones.
+
 Speed: candidates and their deals are arrays; the within-round execution sequence is
 compiled with numba and, after each executed exchange, recomputes only the candidates
 that share an actor-and-issue with it (found through an index), in O(1) each (outcome
@@ -38,6 +48,7 @@ Example::
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +77,44 @@ L_GAIN, L_DP, L_DQ, L_XI, L_MI, L_YI, L_XJ, L_MJ, L_YJ, L_O0I, L_O1I, L_O0J, L_O
 LF = 13
 K_ROUND, K_I, K_J, K_P, K_Q, K_GRP, K_CAPI, K_CAPJ, K_TIE = range(9)
 LI = 9
+
+
+# ---------------------------------------------------------------------------------------
+# Python's random stream (MT19937 + random.random), so that a seeded run makes the same
+# coin flips and u, v, z draws as decide after random.seed(seed)
+# ---------------------------------------------------------------------------------------
+def python_stream(seed: int) -> np.ndarray:
+    """The state of ``random.Random(seed)``: 624 words and the position, as int64."""
+    return np.array(random.Random(int(seed)).getstate()[1], dtype=np.int64)
+
+
+@njit(cache=True)
+def _mt_word(mt):
+    """Next 32-bit output of the Mersenne Twister in ``mt`` (CPython's genrand_uint32)."""
+    i = mt[624]
+    if i >= 624:
+        for k in range(624):
+            y = (mt[k] & 0x80000000) | (mt[(k + 1) % 624] & 0x7FFFFFFF)
+            v = mt[(k + 397) % 624] ^ (y >> 1)
+            if y & 1:
+                v ^= 0x9908B0DF
+            mt[k] = v
+        i = 0
+    y = mt[i]
+    mt[624] = i + 1
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y
+
+
+@njit(cache=True)
+def _mt_random(mt):
+    """random.random(): 53 bits from two words."""
+    a = _mt_word(mt) >> 5
+    b = _mt_word(mt) >> 6
+    return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,10 +302,16 @@ def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr
 
 
 @njit(cache=True)
-def _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """The candidate's equal-gain deal from the current state (decide's calculate)."""
     pval = opt[0]
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
+    if cs[ai, q] == 0.0 or cs[aj, p] == 0.0:
+        # a supplier without weight on its supply issue cannot shift the outcome: the deal's
+        # gain is 0 (decide divides by zero here, research note §5 quirk 7)
+        cf[F_GAIN, k] = 0.0
+        cint[C_VALID, k] = 0
+        return
     xiq, xjp = P[ai, q], P[aj, p]
     dip, djq = x[ai, p], x[aj, q]
     full_j = abs(dip - xjp)
@@ -296,10 +351,10 @@ def _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
           and _move_ok(k, 1, cf[F_MJ, k], xjp, cf, cint))
     cint[C_VALID, k] = 1 if ok else 0
     if pval > 0.0:
-        u = np.random.random()
+        u = _mt_random(mt)
         cf[F_U, k] = u
-        cf[F_V, k] = np.random.random()
-        cf[F_Z, k] = np.random.random()
+        cf[F_V, k] = _mt_random(mt)
+        cf[F_Z, k] = _mt_random(mt)
         _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
         _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, P,
                          Gv, Gset, Gcorr)
@@ -331,7 +386,7 @@ def _freeze(k, role, cf, cint):
 
 
 @njit(cache=True)
-def _recalculate(k, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     """decide's recalculate(k, executed E); returns whether k was recomputed."""
     ki, kj, kp, kq = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     ei, ej, ep, eq = cint[C_I, E], cint[C_J, E], cint[C_P, E], cint[C_Q, E]
@@ -352,7 +407,7 @@ def _recalculate(k, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         dem2 = (ei == kj and ep == kq) or (ei == ki and ep == kp)
         re = dem1 or dem2
     if re:
-        _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+        _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
     return re
 
 
@@ -490,7 +545,7 @@ def _gather(gain, idx):
 # one round
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
+def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record):
     """One round from normalised positions x [a, i]; returns voting and updated positions,
     the number of exchanges, and appends executed exchanges to the log when ``record``."""
     na, ni = x.shape
@@ -569,7 +624,7 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
     Gcorr = np.zeros((na, ni))
     for k in range(n):
         cint[C_VALID, k] = 1
-        _calculate(k, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+        _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
 
     # the list: entries are candidate ids (a candidate may be listed twice after a
     # random tie, as in decide)
@@ -591,6 +646,7 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
     nreal = 0
     pending = False
     stamp = 0
+    ordered = opt[0] > 0.0    # p > 0 draws u, v, z in every recomputation: keep list order
     while m - start > 0:
         if pending:
             # re-sort with appended entries (they sit at the end, flagged changed)
@@ -606,7 +662,7 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
             nxt = lst[start]
             if abs(gain[real] - gain[nxt]) <= GAIN_TOL:
                 tie = 1
-                if np.random.random() >= 0.5:
+                if _mt_random(mt) >= 0.5:
                     lst[m] = real           # first goes to the end, second executes
                     m += 1
                     real = nxt
@@ -662,7 +718,10 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
         P[ej, ep] = yj
         _set_update(ej, eq, ei, yi, x[ei, eq], cs, x, Gv, Gset, Gcorr)
         _set_update(ei, ep, ej, yj, x[ej, ep], cs, x, Gv, Gset, Gcorr)
-        # recompute the candidates that share an actor-and-issue with E
+        # recompute the candidates that share an actor-and-issue with E (found through the
+        # index; a candidate listed twice is recomputed twice, as in decide's sweep). With
+        # p > 0 each recomputation draws u, v, z, so they run in the list's order as decide's
+        # sweep runs them; otherwise the order cannot matter
         stamp += 1
         for a, e in ((ei, ep), (ei, eq), (ej, ep), (ej, eq)):
             for t in range(head[a * ni + e], head[a * ni + e + 1]):
@@ -670,12 +729,20 @@ def _round(x, s, c, pres, opt, random_ties, rnd, log_f, log_i, nlog, record):
                 if cint[C_STAMP, kk] == stamp:
                     continue
                 cint[C_STAMP, kk] = stamp
-                if cint[C_MULT, kk] <= 0 or cint[C_VALID, kk] == 0:
+                if ordered or cint[C_MULT, kk] <= 0 or cint[C_VALID, kk] == 0:
                     continue
                 for _rep in range(cint[C_MULT, kk]):
                     if cint[C_VALID, kk] == 0:
                         break
-                    if _recalculate(kk, E, opt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+                    if _recalculate(kk, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset,
+                                    Gcorr):
+                        cint[C_CHG, kk] = 1
+        if ordered:
+            for t in range(start, m):
+                kk = lst[t]
+                if cint[C_STAMP, kk] == stamp and cint[C_VALID, kk] != 0:
+                    if _recalculate(kk, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset,
+                                    Gcorr):
                         cint[C_CHG, kk] = 1
         # drop the invalid, merge the changed back in
         m = _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, True)
@@ -715,7 +782,7 @@ def _outcomes(x, cs_w, pres):
 
 
 @njit(cache=True)
-def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
+def _run_batch(x0, s, c, pres, rounds, opt, random_ties, mt_states, log_f, log_i, record):
     """All draws, all rounds. x0, s, c: [d, a, i] (normalised positions)."""
     d, na, ni = x0.shape
     pref = np.empty((d, rounds + 1, na, ni))
@@ -724,13 +791,13 @@ def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, re
     nlog = np.zeros(1, np.int64)
     status = 0
     for k in range(d):
-        np.random.seed(seeds[k])
+        mt = mt_states[k].copy()
         x = x0[k].copy()
         pref[k, 0] = x
         vote[k, 0] = x
         for r in range(1, rounds + 1):
-            v, xn, ne, _nl = _round(x, s[k], c[k], pres, opt, random_ties, r, log_f, log_i,
-                                    nlog, record and k == 0)
+            v, xn, ne, _nl = _round(x, s[k], c[k], pres, opt, mt, random_ties, r, log_f,
+                                    log_i, nlog, record and k == 0)
             if ne < 0:
                 status = -1
                 return pref, vote, nex, nlog[0], status
@@ -762,14 +829,16 @@ def _denormalise(v, lo, hi):
 
 def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
                  random_ties: bool = False, power: np.ndarray | None = None,
-                 record: bool = True) -> Outcome:
+                 record: bool = True, python_seed: int | None = None) -> Outcome:
     """Run the exchange model on a batch of draws (one compiled call for all of them).
 
     ``p`` > 0 is the randomized equal-gain variant; ``random_ties`` breaks exact gain ties
     by a coin flip (decide's default) instead of list order. ``power`` ([d, a, i] or
     [a, i]) is decide's per-issue power; by default ``inputs.power`` if present, else each
     actor's capability on every issue. ``record`` keeps draw 0's exchanges for
-    ``round_records`` and :func:`trades_frame`.
+    ``round_records`` and :func:`trades_frame`. Every draw has its own Python-compatible
+    random stream: seeded with ``python_seed + k`` when given (draw k then flips the coins
+    decide flips after ``random.seed(python_seed + k)``), else from ``rng``.
 
     Returns an Outcome whose ``positions[:, r]`` are the voting positions of round r and
     ``forecast[:, r]`` their outcome (decide's "voting MDS"; round 0 = the input).
@@ -791,17 +860,25 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     x0 = np.where(pres, _normalise(inputs.position, lo, hi), 0.0)
     s = np.where(pres, np.nan_to_num(inputs.salience), 0.0)
     c = np.where(pres, c, 0.0)
+    dead = np.flatnonzero(((c * s).sum(axis=1) <= 0).any(axis=0))
+    if dead.size:
+        raise ValueError(f"exchange: issue {inputs.issues[dead[0]]!r} has no weight: salience × "
+                         "power is 0 for every actor on it, so its outcome (their weighted "
+                         "mean) is undefined; expected at least one actor with positive "
+                         "salience and power there")
     x0 = np.ascontiguousarray(x0, float)
     s = np.ascontiguousarray(s, float)
     c = np.ascontiguousarray(c, float)
-    seeds = rng.integers(0, 2**31 - 1, size=d)
+    seeds = (np.arange(d) + int(python_seed) if python_seed is not None
+             else rng.integers(0, 2**63 - 1, size=d))
+    streams = np.stack([python_stream(sd) for sd in seeds]) if d else np.zeros((0, 625), np.int64)
     cap = int(rounds) * 2 * na * ni + 1024 if record else 1
     while True:
         log_f = np.zeros((cap, LF))
         log_i = np.zeros((cap, LI), np.int64)
         pref, vote, nex, nlog, status = _run_batch(x0, s, c, pres, int(rounds),
                                                    np.array([float(p)]),
-                                                   bool(random_ties), seeds, log_f, log_i,
+                                                   bool(random_ties), streams, log_f, log_i,
                                                    bool(record))
         if status == 0:
             break
@@ -948,8 +1025,10 @@ def trades_frame(outcome_or_records, rounds: "int | None" = None):
     return out.sort_values("total_gain", ascending=False, kind="stable").reset_index(drop=True)[cols]
 
 
-def _run(inputs: Inputs, *, rounds: int, rng, p: float = 0.0, random_ties: bool = True) -> Outcome:
-    return run_exchange(inputs, rounds=rounds, rng=rng, p=p, random_ties=random_ties)
+def _run(inputs: Inputs, *, rounds: int, rng, p: float = 0.0, random_ties: bool = True,
+         python_seed: int | None = None) -> Outcome:
+    return run_exchange(inputs, rounds=rounds, rng=rng, p=p, random_ties=random_ties,
+                        python_seed=python_seed)
 
 
 def _max_size(d: int, a: int, i: int) -> str | None:
@@ -977,6 +1056,9 @@ SPECS = (
                   "that may shift to one side; 0 = equal gain"),
             Param("random_ties", True, "break exact gain ties by a coin flip as decide does "
                   "(False: the earlier candidate wins)", bool),
+            Param("python_seed", None, "draw k flips its coins (and draws u, v, z) from "
+                  "Python's random.seed(python_seed + k), the stream decide uses after that "
+                  "call; unset: streams seeded from --seed", int),
         ),
         presets={"decide": {"random_ties": True, "p": 0.0},
                  "decide_deterministic": {"random_ties": False, "p": 0.0}},

@@ -781,9 +781,8 @@ def run(inputs: Inputs, *, rounds: int, rng: np.random.Generator, **params) -> O
     x, sal, cap, width, rescaled = _prepare(inputs, salience_sum)
     n = x.shape[1]
     chunk = max(1, int(_CHUNK_ELEMENTS // max(n, 1) ** 3))
-    acc = getattr(inputs, "accommodation", None)   # KTAB XML IdealAdjustment, when carried
-    if acc is not None:
-        params = {**params, "accommodation": acc}
+    if inputs.accommodation is not None:          # KTAB XML IdealAdjustment
+        params = {**params, "accommodation": inputs.accommodation}
     res = _chunked(x, sal, cap, rounds, rng, params, chunk)
     pos01 = res["positions"]
     positions = inputs.low + pos01 * width

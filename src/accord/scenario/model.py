@@ -256,6 +256,13 @@ class Scenario:
                 for issue, value in actor.extra.get("power_by_issue", {}).items():
                     power[:, k, self.issue_ids.index(issue)] = value
             inputs = replace(inputs, power=power)
+        rows = {a.id: a.extra.get("ktab_ideal_adjustment") for a in self.actors}
+        if any(rows.values()):
+            acc = np.eye(len(self.actors))      # KTAB: an actor without pairs keeps its ideal
+            for k, row in enumerate(rows.values()):
+                if row:
+                    acc[k] = [float(row.get(other, 0.0)) for other in self.actor_ids]
+            inputs = replace(inputs, accommodation=acc)
         return inputs
 
     # ---- pandas -------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
+import numpy as np
+
 from ...errors import Collector
 from ..model import Actor, Issue, Quantity, Stance
 from . import Format
@@ -315,17 +317,10 @@ def model_parameters(path: str | Path) -> dict[str, str]:
 
 
 def accommodation(scenario) -> "list[list[float]]":
-    """The ideal-adjustment matrix A (actors × actors) of a scenario read from KTAB XML.
-
-    KTAB: rows list the given pairs; an actor with no pairs keeps the identity row.
-    """
-    ids = list(scenario.actor_ids)
-    a = [[1.0 if i == j else 0.0 for j in range(len(ids))] for i in range(len(ids))]
-    for i, actor in enumerate(scenario.actors):
-        row = actor.extra.get("ktab_ideal_adjustment") if actor.extra else None
-        if row:
-            a[i] = [float(row.get(other, 0.0)) for other in ids]
-    return a
+    """The ideal-adjustment matrix A (actors × actors) of a scenario read from KTAB XML
+    (identity where the file gives none)."""
+    acc = scenario.inputs().accommodation
+    return (acc if acc is not None else np.eye(len(scenario.actors))).tolist()
 
 
 def write(scenario, path: Path) -> None:

@@ -63,7 +63,7 @@ class EvidenceM(_M):
 
 
 class _Evidenced(_M):
-    evidence: list[EvidenceM] = []
+    evidence: list[EvidenceM] = Field(default_factory=list)
     judgement: Optional[str] = Field(default=None, min_length=1)
     quote: Optional[str] = Field(default=None, min_length=1)
     source: Optional[str] = None
@@ -250,6 +250,9 @@ def _walk(node: Any, path: tuple, lines: dict, out: Collector, budget: list,
 
 def line_of(doc: Doc, path: tuple) -> int | None:
     """1-based line of the deepest key or item reachable along ``path``."""
+    line = doc.lines.get(path)            # the common case: a path of string keys
+    if line is not None:
+        return line
     key = tuple(_key_str(x) for x in path)
     for k in range(len(key), 0, -1):
         line = doc.lines.get(key[:k])
