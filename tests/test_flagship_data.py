@@ -192,11 +192,20 @@ def test_the_required_actors_have_capability_and_a_no_deal_utility(base, actor):
     spec = base["actors"][actor]
     assert isinstance(spec["capability"], dict) and "range" in spec["capability"]
     assert isinstance(spec["no_deal"], dict) and "range" in spec["no_deal"]
-    assert isinstance(spec.get("veto", False), bool)
+    veto = spec.get("veto", False)
+    assert isinstance(veto, bool) or isinstance(veto.get("value"), bool)
 
 
-def test_russia_ukraine_and_the_us_hold_a_veto_in_the_base(base):
-    assert all(base["actors"][a]["veto"] is True for a in ("russia", "ukraine", "usa"))
+def _quoted_veto(spec) -> bool:
+    """A veto flag that is true and carries at least one quote."""
+    v = spec.get("veto")
+    if not isinstance(v, dict) or v.get("value") is not True:
+        return False
+    return bool(v.get("quote")) or any(e.get("quote") for e in v.get("evidence", []))
+
+
+def test_russia_ukraine_and_the_us_hold_a_quoted_veto_in_the_base(base):
+    assert all(_quoted_veto(base["actors"][a]) for a in ("russia", "ukraine", "usa"))
 
 
 def test_the_belligerents_take_a_stance_on_every_issue_they_fight_over(base):
@@ -375,8 +384,8 @@ def test_usip_codes_ukraine_strongest_and_fazi_weakest(base, views):
 
 
 def test_fazi_makes_europe_a_spoiler(views):
-    assert views["fazi-2025"]["actors"]["germany_eu"]["veto"] is True
-    assert views["fazi-2025"]["actors"]["uk_france"]["veto"] is True
+    assert _quoted_veto(views["fazi-2025"]["actors"]["germany_eu"])
+    assert _quoted_veto(views["fazi-2025"]["actors"]["uk_france"])
 
 
 def test_russias_territorial_demand_runs_from_the_donbas_offer_to_four_oblasts(base, views):

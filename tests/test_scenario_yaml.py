@@ -162,3 +162,65 @@ def test_a_view_can_state_its_own_status_quo(tmp_path):
     with pytest.raises(accord.ScenarioError) as info:
         io.read(p)
     assert info.value.problems[0].line == 44 and "status_quo" in info.value.problems[0].field
+
+
+VETO = """\
+scenario: veto-evidence
+sources:
+  s1: {file: s1.txt}
+issues:
+  x: {question: How far?, scale: [0, 10]}
+actors:
+  a:
+    capability: 1
+    veto:
+      value: true
+      source: s1
+      quote: "nothing is agreed without a"
+    stances:
+      x: {position: 2, salience: 0.5}
+  b:
+    capability: 1
+    stances:
+      x: {position: 8, salience: 0.9}
+views:
+  v:
+    source: s1
+    actors:
+      b:
+        veto: {value: true, quote: "b can block it too", judgement: a spoiler}
+"""
+
+
+def test_a_veto_carries_evidence_that_is_checked_reported_and_written_back(tmp_path):
+    from accord.evidence import check
+
+    (tmp_path / "s1.txt").write_text("In short: nothing is agreed without A.\nAnd b can block it too.\n")
+    path = tmp_path / "s.yaml"
+    path.write_text(VETO)
+    sc = io.read(path)
+    assert sc.actor("a").veto and sc.actor("a").veto_quantity.evidence[0].quote
+    assert sc.view("v").actor("b").veto and not sc.actor("b").veto
+    report = check(sc, corpus_dir=tmp_path)
+    assert report.ok, report.problems
+    assert {"actors.a.veto", "views.v.b.veto"} <= set(report.verified["field"])
+    out = tmp_path / "out.yaml"
+    io.write(sc, out)
+    back = io.read(out)
+    assert [e.quote for e in back.actor("a").veto_quantity.evidence] == ["nothing is agreed without a"]
+    assert [e.quote for e in back.views["v"].veto_quantity["b"].evidence if e.quote] == ["b can block it too"]
+    # a wrong quote is reported at the veto's line
+    path.write_text(VETO.replace("nothing is agreed without a", "nothing is agreed without b"))
+    bad = check(io.read(path), corpus_dir=tmp_path)
+    (p,) = bad.problems
+    assert p.field == "actors.a.veto.evidence.quote" and p.line == 12
+
+
+def test_a_veto_that_is_not_true_or_false_is_a_located_error(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(VETO.replace("    veto:\n      value: true\n      source: s1\n      quote: \"nothing is agreed without a\"\n",
+                                 "    veto: \"yes\"\n"))
+    with pytest.raises(accord.ScenarioError) as exc:
+        io.read(path)
+    (p,) = exc.value.problems
+    assert p.line == 9 and p.field.startswith("actors.a.veto") and "true or false" in p.expected

@@ -489,7 +489,8 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
             elif ev.judgement:
                 items.append({"kind": "judgement", "text": ev.judgement, "source": "",
                               "where": ""})
-        rows.append({"field": fld, "value": f"{q.value:g}", "range": rng, "items": items,
+        value = ("yes" if q.value else "no") if fld.endswith(".veto") else f"{q.value:g}"
+        rows.append({"field": fld, "value": value, "range": rng, "items": items,
                      "at": f"{_relative(q.file, sc)}:{q.line}" if q.line else _relative(q.file, sc)})
     return {"status": status, "ok": ok, "rows": rows,
             "n_quotes": sum(1 for r in rows for e in r["items"] if e["kind"] == "quote"),

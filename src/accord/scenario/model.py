@@ -84,6 +84,8 @@ class Actor:
     no_deal: Quantity | None = None
     """Utility of no agreement on [0, 1] (see docs/scenario-format.md)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    veto_quantity: Quantity | None = None
+    """The veto flag as a 0/1 Quantity with its evidence, where the file states the flag."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class View:
     """Issue id -> the state of play as this analysis describes it (its date's status quo)."""
     file: str | None = None
     line: int | None = None
+    veto_quantity: Mapping[str, Quantity] = field(default_factory=dict)
+    """Actor id -> the view's veto flag as a 0/1 Quantity with its evidence."""
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,7 @@ class Scenario:
         v = self.views[view_id]
         actors = tuple(replace(a, capability=v.capability.get(a.id, a.capability),
                                veto=v.veto.get(a.id, a.veto),
+                               veto_quantity=v.veto_quantity.get(a.id, a.veto_quantity),
                                no_deal=v.no_deal.get(a.id, a.no_deal)) for a in self.actors)
         stances: dict[tuple[str, str], Stance] = {
             key: replace(st, inherited=True) for key, st in self.stances.items()}

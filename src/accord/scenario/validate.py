@@ -117,6 +117,8 @@ def _all_quantities(sc: Scenario):
             yield x.status_quo_quantity, f"issues.{x.id}.status_quo"
     for a in sc.actors:
         yield a.capability, f"actors.{a.id}.capability"
+        if a.veto_quantity is not None:
+            yield a.veto_quantity, f"actors.{a.id}.veto"
         if a.no_deal is not None:
             yield a.no_deal, f"actors.{a.id}.no_deal"
     for (actor, issue), st in sc.stances.items():
@@ -125,6 +127,8 @@ def _all_quantities(sc: Scenario):
     for v in sc.views.values():
         for actor, q in v.capability.items():
             yield q, f"views.{v.id}.{actor}.capability"
+        for actor, q in v.veto_quantity.items():
+            yield q, f"views.{v.id}.{actor}.veto"
         for actor, q in v.no_deal.items():
             yield q, f"views.{v.id}.{actor}.no_deal"
         for issue, q in v.status_quo.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -40,6 +40,15 @@ def _number(v: Any) -> Any:
     if isinstance(v, (int, float)):
         return {"value": v}
     return v
+
+
+def _flag(v: Any) -> Any:
+    if isinstance(v, bool):
+        return {"value": v}
+    if isinstance(v, dict):
+        return v
+    raise ValueError("expected true or false, or a mapping with value: true/false and "
+                     "optional quote:, source:, evidence:, judgement:")
 
 
 def _strict_float(v: Any) -> Any:
@@ -78,6 +87,13 @@ class NumberM(_Evidenced):
 Number = Annotated[NumberM, BeforeValidator(_number)]
 
 
+class FlagM(_Evidenced):
+    value: StrictBool
+
+
+Flag = Annotated[FlagM, BeforeValidator(_flag)]
+
+
 class StanceM(_Evidenced):
     position: Number
     salience: Number
@@ -90,7 +106,7 @@ class ActorM(_M):
     name: Optional[str] = None
     description: Optional[str] = None
     capability: Number
-    veto: bool = False
+    veto: Optional[Flag] = None
     no_deal: Optional[Number] = None
     stances: dict[Annotated[str, Field(pattern=NAME)], Optional[StanceM]] = {}
 
@@ -121,7 +137,7 @@ class DealM(_M):
 
 class ViewActorM(_M):
     capability: Optional[Number] = None
-    veto: Optional[bool] = None
+    veto: Optional[Flag] = None
     no_deal: Optional[Number] = None
     stances: dict[str, Optional[StanceM]] = {}
 
@@ -422,6 +438,12 @@ class _Builder:
                         dist if (dist and m.dist == "uniform") else m.dist, ev, self.path,
                         line_of(self.doc, at), None if r_at is None else line_of(self.doc, r_at))
 
+    def flag(self, m: FlagM, at: tuple) -> Quantity:
+        """A yes/no claim (a veto) as a 0/1 Quantity, so that its evidence is checked and
+        reported like every number's."""
+        return Quantity(1.0 if m.value else 0.0, evidence=self.evidence(m, at), file=self.path,
+                        line=line_of(self.doc, at))
+
     def stance(self, m: StanceM, at: tuple) -> Stance:
         ev = self.evidence(m, at)
         pos = self.number(m.position, at + ("position",), m.range, m.dist, ev, at + ("range",))
@@ -454,13 +476,14 @@ def _check_view_issues(out: Collector, doc: Doc, path: str, issues: dict, vm: Vi
 
 
 def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
-    capability, veto, no_deal, stances = {}, {}, {}, {}
+    capability, veto, veto_q, no_deal, stances = {}, {}, {}, {}, {}
     for actor_id, va in m.actors.items():
         base = at + ("actors", actor_id)
         if va.capability is not None:
             capability[actor_id] = b.number(va.capability, base + ("capability",))
         if va.veto is not None:
-            veto[actor_id] = va.veto
+            veto[actor_id] = va.veto.value
+            veto_q[actor_id] = b.flag(va.veto, base + ("veto",))
         if va.no_deal is not None:
             no_deal[actor_id] = b.number(va.no_deal, base + ("no_deal",))
         for issue_id, sm in va.stances.items():
@@ -469,7 +492,7 @@ def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
     status_quo = {iid: b.number(vi.status_quo, at + ("issues", iid, "status_quo"))
                   for iid, vi in m.issues.items()}
     return View(view_id, m.source, m.date, m.title, capability, stances, veto, no_deal,
-                status_quo, b.path, line_of(b.doc, at) if at else 1)
+                status_quo, b.path, line_of(b.doc, at) if at else 1, veto_q)
 
 
 def _read(path: Path) -> Any:
@@ -528,8 +551,10 @@ def _read(path: Path) -> Any:
     for aid, am in model.actors.items():
         at = ("actors", aid)
         actors.append(Actor(aid, am.name or aid, b.number(am.capability, at + ("capability",)),
-                            am.veto, am.description,
-                            None if am.no_deal is None else b.number(am.no_deal, at + ("no_deal",))))
+                            am.veto is not None and am.veto.value, am.description,
+                            None if am.no_deal is None else b.number(am.no_deal, at + ("no_deal",)),
+                            veto_quantity=(None if am.veto is None
+                                           else b.flag(am.veto, at + ("veto",)))))
         for iid, sm in am.stances.items():
             if sm is not None:
                 stances[(aid, iid)] = b.stance(sm, at + ("stances", iid))
@@ -617,6 +642,12 @@ def _num(q: Quantity, with_range: bool = True) -> Any:
     return m
 
 
+def _flag_doc(q: Quantity) -> CommentedMap:
+    m = CommentedMap(value=bool(q.value))
+    _put_evidence(m, q.evidence)
+    return m
+
+
 def _clean(x: float) -> Any:
     return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
 
@@ -671,7 +702,9 @@ def to_document(sc) -> CommentedMap:
     doc["actors"] = CommentedMap()
     for a in sc.actors:
         am = CommentedMap(name=a.name, capability=_num(a.capability))
-        if a.veto:
+        if a.veto_quantity is not None and a.veto_quantity.evidence:
+            am["veto"] = _flag_doc(a.veto_quantity)
+        elif a.veto:
             am["veto"] = True
         if a.no_deal is not None:
             am["no_deal"] = _num(a.no_deal)
@@ -697,7 +730,8 @@ def to_document(sc) -> CommentedMap:
                 if a.id in v.capability:
                     am["capability"] = _num(v.capability[a.id])
                 if a.id in v.veto:
-                    am["veto"] = v.veto[a.id]
+                    q = v.veto_quantity.get(a.id)
+                    am["veto"] = _flag_doc(q) if q is not None and q.evidence else v.veto[a.id]
                 if a.id in v.no_deal:
                     am["no_deal"] = _num(v.no_deal[a.id])
                 st = CommentedMap()
