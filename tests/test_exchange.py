@@ -167,6 +167,37 @@ def test_python_seed_replays_decides_seeded_runs(reference, name):
     _same_rounds(out, 0, inp, [r["mds_voting"] for r in rounds], n)
 
 
+# Measured by us with ``python bench/exchange_seeded.py --tolerant`` (decide 2022.1.28 with the
+# reference README's T1-T4, random.seed(s), 10 rounds): the last-round voting outcome of two
+# runs in which a candidate listed twice is executed and then recomputed against itself, so
+# that the candidates after it in decide's sweep see its new voting positions.
+SELF_RECOMPUTED = {
+    ("copenhagen", 18, 0.0): {"Newtreaty": 58.756874917981186, "DevlopC2020": 72.6437853128848,
+                              "Domestred": 35.07484382755855, "MRVdecrease": 42.90953464502971,
+                              "Commitments": 12.717258673418069, "Control": 73.42119471997023,
+                              "Extra": 94.4736633326292},
+    ("copenhagen_with_errors", 7, 0.8): {
+        "Newtreaty": 60.915845951350086, "DevlopC2020": 71.14760508845188,
+        "Domestred": 40.524387709278706, "MRVdecrease": 45.104131489675076,
+        "Commitments": 14.430444464385438, "Control": 77.5292283983949,
+        "Extra": 95.79211338520604},
+}
+
+
+@pytest.mark.parametrize("case", list(SELF_RECOMPUTED))
+def test_a_deal_recomputed_against_itself_changes_what_later_candidates_see(reference, case):
+    """decide's tie duplication can leave an executed candidate listed; the sweep then
+    recomputes it against itself and every later candidate reads its new voting positions,
+    while the earlier ones keep the old (accord: overrides of the shared private tables)."""
+    name, seed, p = case
+    sc, _ = _load(reference, name)
+    inp = inputs_from_scenario(sc)
+    out = run_exchange(inp, rounds=10, rng=0, random_ties=True, p=p, python_seed=seed,
+                       record=False)
+    want = SELF_RECOMPUTED[case]
+    assert max(abs(out.final[0, j] - want[i]) for j, i in enumerate(inp.issues)) < TOL
+
+
 SEEDED_DRAWS = {"sample_data": 200, "copenhagen": 200, "copenhagen_with_errors": 200, "cop21": 60}
 
 
@@ -179,8 +210,9 @@ def test_seeded_runs_have_decides_seeded_distribution(reference):
 
     The issue's literal "within two standard errors of the reference's mean on every issue"
     is not a test a correct implementation can pass reliably: decide itself fails it on
-    other seeds (``python bench/exchange_seeded.py``: its seeds 21-40, 41-60 and 61-80 all
-    miss sample_data's kleine-of-grote-ring by 2.5-3.4 standard errors)."""
+    other seeds. ``python bench/exchange_seeded.py --seeds 80`` runs decide on seeds 21-100
+    in blocks of 20: 12 of the 16 blocks miss the reference's mean by 2 or more standard
+    errors on some issue (sample_data's kleine-of-grote-ring by +2.5 to +4.6 in all four)."""
     zs = []
     for name, n in SEEDED_DRAWS.items():
         sc, ref = _load(reference, name)
@@ -390,15 +422,17 @@ def test_randomized_deal_rebuilds_decides_recorded_deals_from_its_draws(referenc
                 x[actors.index(a), issues.index(e)] = v
         cs = np.where(pres, c * s, 0.0)
         W, N = cs.sum(0), (cs * x).sum(0)
-        P = x.copy()
-        Gv, Gset, Gcorr = np.zeros((na, ni, na)), np.zeros((na, ni, na), bool), np.zeros((na, ni))
+        G = (np.zeros((na, ni, na)), np.zeros((na, ni, na), bool), np.zeros((na, ni)),
+             np.zeros((64, 5), np.int64), np.zeros(64), np.zeros(1, np.int64))
         e0 = rnd["exchanges"][0]
         cint = np.zeros((ex.NI, 1), np.int32)
         cf = np.zeros((ex.NF, 1))
         cint[ex.C_I, 0], cint[ex.C_J, 0] = actors.index(e0["i"]), actors.index(e0["j"])
         cint[ex.C_P, 0], cint[ex.C_Q, 0] = (issues.index(v) for v in e0["issue_pair"])
         cint[ex.C_VALID, 0] = cint[ex.C_MULT, 0] = 1
-        args = (cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+        cf[ex.F_XI, 0] = x[cint[ex.C_I, 0], cint[ex.C_Q, 0]]
+        cf[ex.F_XJ, 0] = x[cint[ex.C_J, 0], cint[ex.C_P, 0]]
+        args = (cf, cint, x, s, cs, N, W, G)
         ex._calculate(0, np.array([0.0]), ex.python_stream(0), *args)
         assert cf[ex.F_GAIN, 0] == pytest.approx(e0["gain"], abs=1e-9)
         si, sj = e0["i_side"], e0["j_side"]

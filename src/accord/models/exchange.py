@@ -20,20 +20,21 @@ own logic run as if its arithmetic were exact.
 
 Random choices (decide's coin flip between tied candidates, and the u, v, z draws of the
 randomized variant) come from a copy of Python's Mersenne Twister: with ``python_seed=s``
-a run draws exactly what decide draws after ``random.seed(s)``, in the same order, so it is
-decide's own run until decide's rounding noise first decides a comparison
-(``bench/exchange_seeded.py --tolerant``: 79 of 80 seeded runs of decide with T1–T4 are
-matched exchange by exchange over 10 rounds). The one known difference: when a candidate
-listed twice (decide's tie duplication) is executed and its second entry is recomputed
-against itself mid-sweep, decide's later candidates read its recomputed voting positions;
-accord's read the executed ones.
+a run draws exactly what decide draws after ``random.seed(s)``, in the same order, and is
+decide's own run until decide's rounding noise first decides a comparison. Run against
+decide with T1-T4 (``python bench/exchange_seeded.py --tolerant``), accord makes the same
+exchanges in the same order in all 80 seeded runs at p = 0 (20 seeds x 4 data sets, 10
+rounds) and all 30 at p = 0.8. That includes decide's tie duplication: a candidate listed
+twice that is executed is recomputed against itself in the sweep, and the candidates after
+it read its new voting positions while those before it keep the old (``_reread``).
 
 Speed: candidates and their deals are arrays; the within-round execution sequence is
 compiled with numba and, after each executed exchange, recomputes only the candidates
 that share an actor-and-issue with it (found through an index), in O(1) each (outcome
-levels are kept as sums plus per-(actor, demand issue) corrections), and keeps the sorted
-list by merging the changed candidates back in. Draws of a Monte Carlo batch run in one
-compiled call.
+levels are kept as sums plus per-(actor, demand issue) corrections, shared by the
+candidates with that demand because they all take in the same moves), and keeps the
+sorted list by merging the changed candidates back in. Draws of a Monte Carlo batch run
+in one compiled call.
 
 Example::
 
@@ -67,11 +68,13 @@ SALIENCE_WEIGHT = 0.4
 
 # candidate int columns
 C_I, C_J, C_P, C_Q, C_GRP, C_VALID, C_FCI, C_FCJ, C_MULT, C_CAPI, C_CAPJ, C_CHG, C_STAMP = range(13)
-NI = 13
+C_DONE = 13
+NI = 14
 # candidate float columns
 F_GAIN, F_MI, F_MJ, F_YI, F_YJ, F_FSI, F_FMNI, F_FMXI, F_FSJ, F_FMNJ, F_FMXJ = range(11)
 F_EUMI, F_EUMJ, F_YEGI, F_YEGJ, F_U, F_V, F_Z = range(11, 18)
-NF = 18
+F_XI, F_XJ = 18, 19    # the candidate's own view of i's and j's supply positions
+NF = 20
 # log columns (draw 0 only)
 L_GAIN, L_DP, L_DQ, L_XI, L_MI, L_YI, L_XJ, L_MJ, L_YJ, L_O0I, L_O1I, L_O0J, L_O1J = range(13)
 LF = 13
@@ -121,14 +124,47 @@ def _mt_random(mt):
 # one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def _outcome_with(e, mover, other, pos, x, cs, N, W, Gv, Gset, Gcorr):
-    """Outcome on issue e as a candidate sees it: round-start positions, the candidate's
-    private updates (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
+def _stored(k, a, e, u, G):
+    """(is set, position) of actor u in candidate k's private table for a's demand issue e:
+    the shared table, unless k keeps an older entry of its own (see _reread)."""
+    Gv, Gset, Gcorr, ovi, ovf, nov = G
+    for t in range(nov[0]):
+        if ovi[t, 0] == k and ovi[t, 1] == a and ovi[t, 2] == e and ovi[t, 3] == u:
+            return ovi[t, 4] == 1, ovf[t]
+    return Gset[a, e, u], Gv[a, e, u]
+
+
+@njit(cache=True)
+def _outcome_with(k, e, mover, other, pos, x, cs, N, W, G):
+    """Outcome on issue e as candidate k sees it: round-start positions, k's private updates
+    (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
+    Gv, Gset, Gcorr, ovi, ovf, nov = G
     if W[e] == 0.0:
         return 0.0
+    if nov[0] > 0:                   # some candidate keeps entries of its own (rare)
+        return _outcome_own(k, e, mover, other, pos, x, cs, N, W, G)
     num = N[e] + Gcorr[other, e]
     if Gset[other, e, mover]:
         num -= cs[mover, e] * (Gv[other, e, mover] - x[mover, e])
+    num += cs[mover, e] * (pos - x[mover, e])
+    return num / W[e]
+
+
+@njit(cache=True)
+def _outcome_own(k, e, mover, other, pos, x, cs, N, W, G):
+    """_outcome_with where k's own older entries replace the shared ones."""
+    Gv, Gset, Gcorr, ovi, ovf, nov = G
+    num = N[e] + Gcorr[other, e]
+    for t in range(nov[0]):
+        if ovi[t, 0] == k and ovi[t, 1] == other and ovi[t, 2] == e:
+            u = ovi[t, 3]
+            if Gset[other, e, u]:
+                num -= cs[u, e] * (Gv[other, e, u] - x[u, e])
+            if ovi[t, 4] == 1:
+                num += cs[u, e] * (ovf[t] - x[u, e])
+    st, v = _stored(k, other, e, mover, G)
+    if st:
+        num -= cs[mover, e] * (v - x[mover, e])
     num += cs[mover, e] * (pos - x[mover, e])
     return num / W[e]
 
@@ -154,18 +190,18 @@ def _move_ok(k, role, move, pos, cf, cint):
 
 
 @njit(cache=True)
-def _check_nbs(k, role, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _check_nbs(k, role, cf, cint, x, s, cs, N, W, G):
     """Cut the mover's move when it would push the outcome past the partner (rule T3)."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     if role == 0:
         X, Y, e, f, fy, fmx = ai, aj, q, p, F_YI, F_MI
-        oy, omv = F_YJ, F_MJ
+        oy, omv, fx, fxo = F_YJ, F_MJ, F_XI, F_XJ
     else:
         X, Y, e, f, fy, fmx = aj, ai, p, q, F_YJ, F_MJ
-        oy, omv = F_YI, F_MI
-    xs = P[X, e]
-    nbs0 = _outcome_with(e, X, Y, xs, x, cs, N, W, Gv, Gset, Gcorr)
-    nbs1 = _outcome_with(e, X, Y, cf[fy, k], x, cs, N, W, Gv, Gset, Gcorr)
+        oy, omv, fx, fxo = F_YI, F_MI, F_XJ, F_XI
+    xs, ys = cf[fx, k], cf[fxo, k]
+    nbs0 = _outcome_with(k, e, X, Y, xs, x, cs, N, W, G)
+    nbs1 = _outcome_with(k, e, X, Y, cf[fy, k], x, cs, N, W, G)
     target = x[Y, e]
     d0 = target - nbs0
     d1 = target - nbs1
@@ -175,23 +211,23 @@ def _check_nbs(k, role, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         d1 = 0.0
     if not ((d0 > 0.0 and d1 < 0.0) or (d0 < 0.0 and d1 > 0.0)):
         return
-    pos_u = Gv[Y, e, X] if Gset[Y, e, X] else xs
-    o_u = _outcome_with(e, X, Y, pos_u, x, cs, N, W, Gv, Gset, Gcorr)
+    st, pos_u = _stored(k, Y, e, X, G)
+    o_u = _outcome_with(k, e, X, Y, pos_u if st else xs, x, cs, N, W, G)
     delta = abs((target * W[e] - o_u * W[e]) / cs[X, e])
     dX = delta * cs[X, e] / W[e]
     dY = (s[X, e] + s[Y, e]) / (s[X, f] + s[Y, f]) * dX
     mY = abs(dY * W[f] / cs[Y, f])
     mX = delta
-    if P[Y, f] > x[X, f]:
+    if ys > x[X, f]:
         mY = -mY
     if xs > target:
         mX = -mX
     cf[omv, k] = mY
     cf[fmx, k] = mX
-    cf[oy, k] = P[Y, f] + mY
+    cf[oy, k] = ys + mY
     cf[fy, k] = xs + mX
     cf[F_GAIN, k] = abs(dY * s[Y, f] - dX * s[Y, e])
-    okY = _move_ok(k, 1 - role, mY, P[Y, f], cf, cint)
+    okY = _move_ok(k, 1 - role, mY, ys, cf, cint)
     okX = _move_ok(k, role, mX, xs, cf, cint)
     cint[C_VALID, k] = 1 if (okY and okX) else 0
     if role == 0:
@@ -201,16 +237,16 @@ def _check_nbs(k, role, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
 
 
 @njit(cache=True)
-def _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _max_utility(k, cf, cint, x, s, cs, N, W, G):
     """decide's calculate_maximum_utility: each side's utility when the other gains 0."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     yi, yj = cf[F_YI, k], cf[F_YJ, k]
     i_par = x[ai, p] == yi
     j_par = x[aj, q] == yj
-    nbs0_i = _outcome_with(q, ai, aj, P[ai, q], x, cs, N, W, Gv, Gset, Gcorr)
-    nbs0_j = _outcome_with(p, aj, ai, P[aj, p], x, cs, N, W, Gv, Gset, Gcorr)
-    adj_i = _outcome_with(q, ai, aj, yi if i_par else x[aj, q], x, cs, N, W, Gv, Gset, Gcorr)
-    adj_j = _outcome_with(p, aj, ai, yj if j_par else x[ai, p], x, cs, N, W, Gv, Gset, Gcorr)
+    nbs0_i = _outcome_with(k, q, ai, aj, cf[F_XI, k], x, cs, N, W, G)
+    nbs0_j = _outcome_with(k, p, aj, ai, cf[F_XJ, k], x, cs, N, W, G)
+    adj_i = _outcome_with(k, q, ai, aj, yi if i_par else x[aj, q], x, cs, N, W, G)
+    adj_j = _outcome_with(k, p, aj, ai, yj if j_par else x[ai, p], x, cs, N, W, G)
     di = abs(nbs0_i - adj_i)
     dj = abs(nbs0_j - adj_j)
     loss1 = dj * s[aj, p]
@@ -243,23 +279,23 @@ def _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
 
 
 @njit(cache=True)
-def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, G):
     """decide's randomized_gain (Dijkstra et al. 2018): the chosen side wins or loses
     a random share of the gain and the deal is rebuilt around it (quirks kept)."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     if role == 0:
         X, Y, e, f = ai, aj, q, p
-        fmX, fmY, fyX, fyY, feu = F_MI, F_MJ, F_YI, F_YJ, F_EUMI
+        fmX, fmY, fyX, fyY, feu, fx, fxo = F_MI, F_MJ, F_YI, F_YJ, F_EUMI, F_XI, F_XJ
     else:
         X, Y, e, f = aj, ai, p, q
-        fmX, fmY, fyX, fyY, feu = F_MJ, F_MI, F_YJ, F_YI, F_EUMJ
+        fmX, fmY, fyX, fyY, feu, fx, fxo = F_MJ, F_MI, F_YJ, F_YI, F_EUMJ, F_XJ, F_XI
     eu = cf[F_GAIN, k]
     v, z = cf[F_V, k], cf[F_Z, k]
     if v < 0.5:
         eui = eu + pval * z * (cf[feu, k] - eu)
     else:
         eui = eu - pval * z * eu
-    xs, ys = P[X, e], P[Y, f]
+    xs, ys = cf[fx, k], cf[fxo, k]
     move_i = abs(xs - x[Y, e])
     er_q = move_i * cs[X, e] / W[e]
     er_p = (eui + er_q * s[X, e]) / s[X, f]
@@ -272,12 +308,12 @@ def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr
         move_i = er_q * W[e] / cs[X, e]
     else:
         move_i_a = -move_i if xs > x[Y, e] else move_i
-        nbs0 = _outcome_with(e, X, Y, xs, x, cs, N, W, Gv, Gset, Gcorr)
-        adj = _outcome_with(e, X, Y, xs + move_i_a, x, cs, N, W, Gv, Gset, Gcorr)
+        nbs0 = _outcome_with(k, e, X, Y, xs, x, cs, N, W, G)
+        adj = _outcome_with(k, e, X, Y, xs + move_i_a, x, cs, N, W, G)
         t = x[Y, e]
         if not ((t >= nbs0 and t >= adj) or (t <= nbs0 and t <= adj)):
-            pos_u = Gv[Y, e, X] if Gset[Y, e, X] else xs
-            o_u = _outcome_with(e, X, Y, pos_u, x, cs, N, W, Gv, Gset, Gcorr)
+            st, pos_u = _stored(k, Y, e, X, G)
+            o_u = _outcome_with(k, e, X, Y, pos_u if st else xs, x, cs, N, W, G)
             delta = abs((t * W[e] - o_u * W[e]) / cs[X, e])
             er_q = delta * cs[X, e] / W[e]
             er_p = (eui + er_q * s[X, e]) / s[X, f]
@@ -302,7 +338,7 @@ def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr
 
 
 @njit(cache=True)
-def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G):
     """The candidate's equal-gain deal from the current state (decide's calculate)."""
     pval = opt[0]
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -312,7 +348,7 @@ def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         cf[F_GAIN, k] = 0.0
         cint[C_VALID, k] = 0
         return
-    xiq, xjp = P[ai, q], P[aj, p]
+    xiq, xjp = cf[F_XI, k], cf[F_XJ, k]
     dip, djq = x[ai, p], x[aj, q]
     full_j = abs(dip - xjp)
     dp = full_j * cs[aj, p] / W[p]
@@ -345,8 +381,8 @@ def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     if not ok:
         cint[C_VALID, k] = 0
         return
-    _check_nbs(k, 0, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
-    _check_nbs(k, 1, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+    _check_nbs(k, 0, cf, cint, x, s, cs, N, W, G)
+    _check_nbs(k, 1, cf, cint, x, s, cs, N, W, G)
     ok = (_move_ok(k, 0, cf[F_MI, k], xiq, cf, cint)
           and _move_ok(k, 1, cf[F_MJ, k], xjp, cf, cint))
     cint[C_VALID, k] = 1 if ok else 0
@@ -355,9 +391,8 @@ def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         cf[F_U, k] = u
         cf[F_V, k] = _mt_random(mt)
         cf[F_Z, k] = _mt_random(mt)
-        _max_utility(k, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
-        _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, P,
-                         Gv, Gset, Gcorr)
+        _max_utility(k, cf, cint, x, s, cs, N, W, G)
+        _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, G)
 
 
 @njit(cache=True)
@@ -386,7 +421,7 @@ def _freeze(k, role, cf, cint):
 
 
 @njit(cache=True)
-def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
+def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, G):
     """decide's recalculate(k, executed E); returns whether k was recomputed."""
     ki, kj, kp, kq = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
     ei, ej, ep, eq = cint[C_I, E], cint[C_J, E], cint[C_P, E], cint[C_Q, E]
@@ -394,6 +429,11 @@ def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
     sup_i = (ki == ei and kq == eq) or (ki == ej and kq == ep)
     sup_j = (kj == ei and kp == eq) or (kj == ej and kp == ep)
     re = sup_i or sup_j
+    # the matched actor starts from its executed voting position, as E holds it now
+    if sup_i:
+        cf[F_XI, k] = cf[F_YI, E] if ki == ei else cf[F_YJ, E]
+    if sup_j:
+        cf[F_XJ, k] = cf[F_YI, E] if kj == ei else cf[F_YJ, E]
     if sup_i and sup_j:
         _freeze(k, 0, cf, cint)
         _freeze(k, 1, cf, cint)
@@ -407,25 +447,32 @@ def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr):
         dem2 = (ei == kj and ep == kq) or (ei == ki and ep == kp)
         re = dem1 or dem2
     if re:
-        _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+        _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G)
     return re
 
 
 @njit(cache=True)
-def _set_update(a, e, u, y, start, cs, x, Gv, Gset, Gcorr):
-    """decide's update_updates: of the stored and the new position keep the one its rule picks."""
-    if Gset[a, e, u]:
-        stored = Gv[a, e, u]
-        if start <= stored:
-            new = stored if stored < y else y
-        else:
-            new = stored if stored > y else y
-        Gcorr[a, e] += cs[u, e] * (new - stored)
-    else:
-        new = y
-        Gset[a, e, u] = True
-        Gcorr[a, e] += cs[u, e] * (new - x[u, e])
+def _kept(is_set, stored, y, start):
+    """decide's update_updates: of the stored and the new position, the one its rule keeps."""
+    if not is_set:
+        return y
+    if start <= stored:
+        return stored if stored < y else y
+    return stored if stored > y else y
+
+
+@njit(cache=True)
+def _set_update(a, e, u, y, start, cs, x, G):
+    """u moved to y on a's demand issue e: every private table of (a, e) takes it in."""
+    Gv, Gset, Gcorr, ovi, ovf, nov = G
+    new = _kept(Gset[a, e, u], Gv[a, e, u], y, start)
+    Gcorr[a, e] += cs[u, e] * (new - (Gv[a, e, u] if Gset[a, e, u] else x[u, e]))
+    Gset[a, e, u] = True
     Gv[a, e, u] = new
+    for t in range(nov[0]):
+        if ovi[t, 1] == a and ovi[t, 2] == e and ovi[t, 3] == u:
+            ovf[t] = _kept(ovi[t, 4] == 1, ovf[t], y, start)
+            ovi[t, 4] = 1
 
 
 @njit(cache=True)
@@ -541,6 +588,88 @@ def _gather(gain, idx):
     return out
 
 
+@njit(cache=True)
+def _snapshot(G, keys, snap):
+    """Before E's moves enter the tables: the two shared entries (set, value) go to
+    ``snap``, and each override of those keys copies its own value to column 4's twin
+    (an extra row block of ovi/ovf holds the copies)."""
+    Gv, Gset, Gcorr, ovi, ovf, nov = G
+    for s_ in range(2):
+        a, e, u = keys[3 * s_], keys[3 * s_ + 1], keys[3 * s_ + 2]
+        snap[s_, 0] = 1.0 if Gset[a, e, u] else 0.0
+        snap[s_, 1] = Gv[a, e, u]
+    half = ovi.shape[0] // 2
+    if nov[0] > half:                   # grow, keeping the copy block in the second half
+        ovi2 = np.zeros((4 * ovi.shape[0], 5), np.int64)
+        ovf2 = np.zeros(4 * ovi.shape[0])
+        ovi2[:nov[0]] = ovi[:nov[0]]
+        ovf2[:nov[0]] = ovf[:nov[0]]
+        ovi, ovf = ovi2, ovf2
+        half = ovi.shape[0] // 2
+    for t in range(nov[0]):
+        ovi[half + t, 4] = ovi[t, 4]
+        ovf[half + t] = ovf[t]
+    return (Gv, Gset, Gcorr, ovi, ovf, nov)
+
+
+@njit(cache=True)
+def _reread(E, G, snap, lst, start, pos, stamp, cint, cf, cs, x):
+    """E, listed again, was recomputed against itself at list position ``pos`` and its
+    voting positions changed. decide's candidates before that point took in E's old
+    positions, the ones after take in the new: the shared tables get the new, and each
+    earlier candidate that took in the old keeps it as an override of its own."""
+    Gv, Gset, Gcorr, ovi, ovf, nov = G
+    ei, ej, ep, eq = cint[C_I, E], cint[C_J, E], cint[C_P, E], cint[C_Q, E]
+    half = ovi.shape[0] // 2
+    n_before = nov[0]
+    for s_ in range(2):
+        if s_ == 0:
+            a, e, u, y = ej, eq, ei, cf[F_YI, E]
+        else:
+            a, e, u, y = ei, ep, ej, cf[F_YJ, E]
+        start_u = x[u, e]
+        # earlier candidates with this demand and no entry of their own: the old value
+        for t2 in range(start, pos):
+            k2 = lst[t2]
+            if cint[C_DONE, k2] != stamp:
+                continue
+            if not ((cint[C_I, k2] == a and cint[C_P, k2] == e)
+                    or (cint[C_J, k2] == a and cint[C_Q, k2] == e)):
+                continue
+            have = False
+            for t in range(nov[0]):
+                if ovi[t, 0] == k2 and ovi[t, 1] == a and ovi[t, 2] == e and ovi[t, 3] == u:
+                    have = True
+                    break
+            if have:
+                continue
+            if nov[0] >= half:
+                ovi2 = np.zeros((4 * ovi.shape[0], 5), np.int64)
+                ovf2 = np.zeros(4 * ovi.shape[0])
+                ovi2[:nov[0]] = ovi[:nov[0]]
+                ovf2[:nov[0]] = ovf[:nov[0]]
+                ovi2[2 * ovi.shape[0]:2 * ovi.shape[0] + half] = ovi[half:]
+                ovf2[2 * ovi.shape[0]:2 * ovi.shape[0] + half] = ovf[half:]
+                ovi, ovf = ovi2, ovf2
+                half = ovi.shape[0] // 2
+            t = nov[0]
+            ovi[t, 0], ovi[t, 1], ovi[t, 2], ovi[t, 3] = k2, a, e, u
+            ovi[t, 4] = 1 if Gset[a, e, u] else 0
+            ovf[t] = Gv[a, e, u]
+            nov[0] += 1
+        # later candidates' own entries, and the shared one: from before E, with the new y
+        for t in range(n_before):
+            if ovi[t, 1] == a and ovi[t, 2] == e and ovi[t, 3] == u \
+                    and cint[C_DONE, ovi[t, 0]] != stamp:
+                ovf[t] = _kept(ovi[half + t, 4] == 1, ovf[half + t], y, start_u)
+                ovi[t, 4] = 1
+        new = _kept(snap[s_, 0] == 1.0, snap[s_, 1], y, start_u)
+        Gcorr[a, e] += cs[u, e] * (new - (Gv[a, e, u] if Gset[a, e, u] else x[u, e]))
+        Gset[a, e, u] = True
+        Gv[a, e, u] = new
+    return (Gv, Gset, Gcorr, ovi, ovf, nov)
+
+
 # ---------------------------------------------------------------------------------------
 # one round
 # ---------------------------------------------------------------------------------------
@@ -618,13 +747,16 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
             idx[fill[a * ni + e]] = k
             fill[a * ni + e] += 1
 
-    P = x.copy()
-    Gv = np.zeros((na, ni, na))
-    Gset = np.zeros((na, ni, na), np.bool_)
-    Gcorr = np.zeros((na, ni))
+    # private updates, kept once per (demanding actor, issue) since every candidate with
+    # that demand takes in the same moves; a candidate that saw an executed deal before the
+    # deal was recomputed keeps its older entry as an override (see _reread)
+    G = (np.zeros((na, ni, na)), np.zeros((na, ni, na), np.bool_), np.zeros((na, ni)),
+         np.zeros((64, 5), np.int64), np.zeros(64), np.zeros(1, np.int64))
     for k in range(n):
         cint[C_VALID, k] = 1
-        _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset, Gcorr)
+        cf[F_XI, k] = x[cint[C_I, k], cint[C_Q, k]]
+        cf[F_XJ, k] = x[cint[C_J, k], cint[C_P, k]]
+        _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G)
 
     # the list: entries are candidate ids (a candidate may be listed twice after a
     # random tie, as in decide)
@@ -646,6 +778,7 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
     nreal = 0
     pending = False
     stamp = 0
+    snap = np.zeros((2, 2))            # the two shared entries E changed, as they were
     ordered = opt[0] > 0.0    # p > 0 draws u, v, z in every recomputation: keep list order
     while m - start > 0:
         if pending:
@@ -696,16 +829,16 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
             log_f[r, L_GAIN] = gain[E]
             log_f[r, L_DQ] = abs(cf[F_MI, E]) * cs[ei, eq] / W[eq]
             log_f[r, L_DP] = abs(cf[F_MJ, E]) * cs[ej, ep] / W[ep]
-            log_f[r, L_XI] = P[ei, eq]
+            log_f[r, L_XI] = cf[F_XI, E]
             log_f[r, L_MI] = cf[F_MI, E]
             log_f[r, L_YI] = cf[F_YI, E]
-            log_f[r, L_XJ] = P[ej, ep]
+            log_f[r, L_XJ] = cf[F_XJ, E]
             log_f[r, L_MJ] = cf[F_MJ, E]
             log_f[r, L_YJ] = cf[F_YJ, E]
-            log_f[r, L_O0I] = _outcome_with(eq, ei, ej, P[ei, eq], x, cs, N, W, Gv, Gset, Gcorr)
-            log_f[r, L_O1I] = _outcome_with(eq, ei, ej, cf[F_YI, E], x, cs, N, W, Gv, Gset, Gcorr)
-            log_f[r, L_O0J] = _outcome_with(ep, ej, ei, P[ej, ep], x, cs, N, W, Gv, Gset, Gcorr)
-            log_f[r, L_O1J] = _outcome_with(ep, ej, ei, cf[F_YJ, E], x, cs, N, W, Gv, Gset, Gcorr)
+            log_f[r, L_O0I] = _outcome_with(E, eq, ei, ej, cf[F_XI, E], x, cs, N, W, G)
+            log_f[r, L_O1I] = _outcome_with(E, eq, ei, ej, cf[F_YI, E], x, cs, N, W, G)
+            log_f[r, L_O0J] = _outcome_with(E, ep, ej, ei, cf[F_XJ, E], x, cs, N, W, G)
+            log_f[r, L_O1J] = _outcome_with(E, ep, ej, ei, cf[F_YJ, E], x, cs, N, W, G)
             nlog[0] += 1
         realized[nreal] = E
         nreal += 1
@@ -714,10 +847,14 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
             bigger[:nreal] = realized[:nreal]
             realized = bigger
         yi, yj = cf[F_YI, E], cf[F_YJ, E]
-        P[ei, eq] = yi
-        P[ej, ep] = yj
-        _set_update(ej, eq, ei, yi, x[ei, eq], cs, x, Gv, Gset, Gcorr)
-        _set_update(ei, ep, ej, yj, x[ej, ep], cs, x, Gv, Gset, Gcorr)
+        # E still listed (decide's tie duplication) is recomputed against itself in the
+        # sweep, and candidates after it read its new voting positions: keep list order
+        # and what the two tables held before E
+        again = cint[C_MULT, E] > 0
+        if again:
+            G = _snapshot(G, (ej, eq, ei, ei, ep, ej), snap)
+        _set_update(ej, eq, ei, yi, x[ei, eq], cs, x, G)
+        _set_update(ei, ep, ej, yj, x[ej, ep], cs, x, G)
         # recompute the candidates that share an actor-and-issue with E (found through the
         # index; a candidate listed twice is recomputed twice, as in decide's sweep). With
         # p > 0 each recomputation draws u, v, z, so they run in the list's order as decide's
@@ -729,21 +866,28 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
                 if cint[C_STAMP, kk] == stamp:
                     continue
                 cint[C_STAMP, kk] = stamp
-                if ordered or cint[C_MULT, kk] <= 0 or cint[C_VALID, kk] == 0:
+                if ordered or again or cint[C_MULT, kk] <= 0 or cint[C_VALID, kk] == 0:
                     continue
                 for _rep in range(cint[C_MULT, kk]):
                     if cint[C_VALID, kk] == 0:
                         break
-                    if _recalculate(kk, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset,
-                                    Gcorr):
+                    if _recalculate(kk, E, opt, mt, cf, cint, x, s, cs, N, W, G):
                         cint[C_CHG, kk] = 1
-        if ordered:
+        if ordered or again:
             for t in range(start, m):
                 kk = lst[t]
-                if cint[C_STAMP, kk] == stamp and cint[C_VALID, kk] != 0:
-                    if _recalculate(kk, E, opt, mt, cf, cint, x, s, cs, N, W, P, Gv, Gset,
-                                    Gcorr):
-                        cint[C_CHG, kk] = 1
+                if cint[C_STAMP, kk] != stamp or cint[C_VALID, kk] == 0:
+                    continue
+                if kk == E:
+                    y0i, y0j = cf[F_YI, E], cf[F_YJ, E]
+                    if _recalculate(E, E, opt, mt, cf, cint, x, s, cs, N, W, G):
+                        cint[C_CHG, E] = 1
+                    if cf[F_YI, E] != y0i or cf[F_YJ, E] != y0j:
+                        G = _reread(E, G, snap, lst, start, t, stamp, cint, cf, cs, x)
+                    continue
+                if _recalculate(kk, E, opt, mt, cf, cint, x, s, cs, N, W, G):
+                    cint[C_CHG, kk] = 1
+                cint[C_DONE, kk] = stamp
         # drop the invalid, merge the changed back in
         m = _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, True)
         start = 0
