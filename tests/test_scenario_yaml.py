@@ -224,3 +224,24 @@ def test_a_veto_that_is_not_true_or_false_is_a_located_error(tmp_path):
         io.read(path)
     (p,) = exc.value.problems
     assert p.line == 9 and p.field.startswith("actors.a.veto") and "true or false" in p.expected
+
+
+def test_a_deal_carries_evidence_that_is_checked_and_written_back(tmp_path):
+    from accord.evidence import check
+
+    (tmp_path / "s1.txt").write_text("In short: nothing is agreed without A.\n"
+                                     "And b can block it too. A truce is likelier than peace.\n")
+    text = VETO.replace("actors:\n", "deals:\n  truce:\n    issues: [x]\n"
+                        "    quote: \"a truce is likelier than peace\"\n    source: s1\nactors:\n", 1)
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    sc = io.read(path)
+    assert [e.quote for e in sc.deal_evidence["truce"]] == ["a truce is likelier than peace"]
+    report = check(sc, corpus_dir=tmp_path)
+    assert report.ok and "deals.truce" in set(report.verified["field"])
+    out = tmp_path / "out.yaml"
+    io.write(sc, out)
+    assert [e.quote for e in io.read(out).deal_evidence["truce"]] == ["a truce is likelier than peace"]
+    path.write_text(text.replace("likelier than peace", "likelier than war"))
+    (p,) = check(io.read(path), corpus_dir=tmp_path).problems
+    assert p.field == "deals.truce.evidence.quote" and p.line == 9

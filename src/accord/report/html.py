@@ -489,7 +489,8 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
             elif ev.judgement:
                 items.append({"kind": "judgement", "text": ev.judgement, "source": "",
                               "where": ""})
-        value = ("yes" if q.value else "no") if fld.endswith(".veto") else f"{q.value:g}"
+        value = (("yes" if q.value else "no") if fld.endswith(".veto")
+                 else ", ".join(sc.deals[fld[6:]]) if fld.startswith("deals.") else f"{q.value:g}")
         rows.append({"field": fld, "value": value, "range": rng, "items": items,
                      "at": f"{_relative(q.file, sc)}:{q.line}" if q.line else _relative(q.file, sc)})
     return {"status": status, "ok": ok, "rows": rows,

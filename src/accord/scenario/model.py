@@ -165,6 +165,8 @@ class Scenario:
     """Folder where the sources' files are found (absolute, resolved by the reader)."""
     deals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Named narrow deals: the issues each settles (the others stay at the status quo)."""
+    deal_evidence: Mapping[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    """Deal id -> the quotes and judgement for settling just these issues."""
     notes: tuple[str, ...] = ()
     """Things a reader detected and reports, e.g. a salience scale it converted."""
     document: Any = field(default=None, compare=False, repr=False)
@@ -175,6 +177,7 @@ class Scenario:
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
         object.__setattr__(self, "views", MappingProxyType(dict(self.views)))
         object.__setattr__(self, "deals", MappingProxyType(dict(self.deals)))
+        object.__setattr__(self, "deal_evidence", MappingProxyType(dict(self.deal_evidence)))
 
     # ---- labels -------------------------------------------------------------------------
     @property

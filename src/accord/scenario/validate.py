@@ -115,6 +115,8 @@ def _all_quantities(sc: Scenario):
     for x in sc.issues:
         if x.status_quo_quantity is not None:
             yield x.status_quo_quantity, f"issues.{x.id}.status_quo"
+    for d, ev in sc.deal_evidence.items():      # the claim that these issues settle apart
+        yield Quantity(float(len(sc.deals[d])), evidence=ev), f"deals.{d}"
     for a in sc.actors:
         yield a.capability, f"actors.{a.id}.capability"
         if a.veto_quantity is not None:

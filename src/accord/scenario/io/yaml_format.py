@@ -130,7 +130,7 @@ class SourceM(_M):
     url: Optional[str] = None
 
 
-class DealM(_M):
+class DealM(_Evidenced):
     title: Optional[str] = None
     issues: list[str] = Field(min_length=1)
 
@@ -598,7 +598,9 @@ def _read(path: Path) -> Any:
                                       if field.startswith(("issues.", "deals.")) else None))
     from dataclasses import replace
     return replace(sc, corpus=corpus,
-                   deals={d: tuple(dm.issues) for d, dm in model.deals.items()})
+                   deals={d: tuple(dm.issues) for d, dm in model.deals.items()},
+                   deal_evidence={d: b.evidence(dm, ("deals", d)) for d, dm in model.deals.items()
+                                  if dm.evidence or dm.quote or dm.judgement})
 
 
 def read(path: Path, lenient: bool = False):
@@ -698,7 +700,10 @@ def to_document(sc) -> CommentedMap:
             im["status_quo"] = _clean(x.status_quo)
         doc["issues"][x.id] = im
     if sc.deals:
-        doc["deals"] = CommentedMap((d, CommentedMap(issues=list(v))) for d, v in sc.deals.items())
+        doc["deals"] = CommentedMap()
+        for d, v in sc.deals.items():
+            dm = doc["deals"][d] = CommentedMap(issues=list(v))
+            _put_evidence(dm, sc.deal_evidence.get(d, ()))
     doc["actors"] = CommentedMap()
     for a in sc.actors:
         am = CommentedMap(name=a.name, capability=_num(a.capability))
