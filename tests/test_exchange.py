@@ -198,6 +198,18 @@ def test_a_deal_recomputed_against_itself_changes_what_later_candidates_see(refe
     assert max(abs(out.final[0, j] - want[i]) for j, i in enumerate(inp.issues)) < TOL
 
 
+def test_override_tables_grow_keeping_live_entries_and_copies():
+    from accord.models.exchange import _grown
+
+    ovi, ovf = np.arange(40).reshape(8, 5), np.arange(8.0)
+    ovi2, ovf2 = _grown(ovi, ovf)
+    assert ovi2.shape == (32, 5) and ovf2.shape == (32,)
+    np.testing.assert_array_equal(ovi2[:4], ovi[:4])       # live entries in front
+    np.testing.assert_array_equal(ovi2[16:20], ovi[4:])    # copies in the new second half
+    np.testing.assert_array_equal(ovf2[16:20], ovf[4:])
+    assert not ovi2[4:16].any() and not ovi2[20:].any()
+
+
 SEEDED_DRAWS = {"sample_data": 200, "copenhagen": 200, "copenhagen_with_errors": 200, "cop21": 60}
 
 

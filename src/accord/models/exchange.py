@@ -590,26 +590,33 @@ def _gather(gain, idx):
 
 @njit(cache=True)
 def _snapshot(G, keys, snap):
-    """Before E's moves enter the tables: the two shared entries (set, value) go to
-    ``snap``, and each override of those keys copies its own value to column 4's twin
-    (an extra row block of ovi/ovf holds the copies)."""
+    """Before E's moves enter the tables, keep what they held: the two shared entries go
+    to ``snap`` (set, value), and every override is copied to the second half of
+    ovi/ovf (the live overrides never fill more than the first half)."""
     Gv, Gset, Gcorr, ovi, ovf, nov = G
     for s_ in range(2):
         a, e, u = keys[3 * s_], keys[3 * s_ + 1], keys[3 * s_ + 2]
         snap[s_, 0] = 1.0 if Gset[a, e, u] else 0.0
         snap[s_, 1] = Gv[a, e, u]
     half = ovi.shape[0] // 2
-    if nov[0] > half:                   # grow, keeping the copy block in the second half
-        ovi2 = np.zeros((4 * ovi.shape[0], 5), np.int64)
-        ovf2 = np.zeros(4 * ovi.shape[0])
-        ovi2[:nov[0]] = ovi[:nov[0]]
-        ovf2[:nov[0]] = ovf[:nov[0]]
-        ovi, ovf = ovi2, ovf2
-        half = ovi.shape[0] // 2
     for t in range(nov[0]):
         ovi[half + t, 4] = ovi[t, 4]
         ovf[half + t] = ovf[t]
-    return (Gv, Gset, Gcorr, ovi, ovf, nov)
+
+
+@njit(cache=True)
+def _grown(ovi, ovf):
+    """Four times the room for overrides: live entries stay in front, copies move to the
+    new second half."""
+    n = ovi.shape[0]
+    h, h2 = n // 2, 2 * n
+    ovi2 = np.zeros((4 * n, 5), np.int64)
+    ovf2 = np.zeros(4 * n)
+    ovi2[:h] = ovi[:h]
+    ovf2[:h] = ovf[:h]
+    ovi2[h2:h2 + n - h] = ovi[h:]
+    ovf2[h2:h2 + n - h] = ovf[h:]
+    return ovi2, ovf2
 
 
 @njit(cache=True)
@@ -644,13 +651,7 @@ def _reread(E, G, snap, lst, start, pos, stamp, cint, cf, cs, x):
             if have:
                 continue
             if nov[0] >= half:
-                ovi2 = np.zeros((4 * ovi.shape[0], 5), np.int64)
-                ovf2 = np.zeros(4 * ovi.shape[0])
-                ovi2[:nov[0]] = ovi[:nov[0]]
-                ovf2[:nov[0]] = ovf[:nov[0]]
-                ovi2[2 * ovi.shape[0]:2 * ovi.shape[0] + half] = ovi[half:]
-                ovf2[2 * ovi.shape[0]:2 * ovi.shape[0] + half] = ovf[half:]
-                ovi, ovf = ovi2, ovf2
+                ovi, ovf = _grown(ovi, ovf)
                 half = ovi.shape[0] // 2
             t = nov[0]
             ovi[t, 0], ovi[t, 1], ovi[t, 2], ovi[t, 3] = k2, a, e, u
@@ -852,7 +853,7 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
         # and what the two tables held before E
         again = cint[C_MULT, E] > 0
         if again:
-            G = _snapshot(G, (ej, eq, ei, ei, ep, ej), snap)
+            _snapshot(G, (ej, eq, ei, ei, ep, ej), snap)
         _set_update(ej, eq, ei, yi, x[ei, eq], cs, x, G)
         _set_update(ei, ep, ej, yj, x[ej, ep], cs, x, G)
         # recompute the candidates that share an actor-and-issue with E (found through the
