@@ -24,6 +24,7 @@ Results of decide runs are cached in bench/.cache-decide (delete it to rerun).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -194,7 +195,6 @@ def compare_plain(name: str, runs: dict[int, dict], draws: int, p: float) -> Non
     rep = {f: np.repeat(getattr(inp, f), draws, axis=0) for f in ("capability", "position", "salience")}
     if getattr(inp, "power", None) is not None:
         rep["power"] = np.repeat(inp.power, draws, axis=0)
-    import dataclasses
     batch: Inputs = dataclasses.replace(inp, **rep)
     ours = run_exchange(batch, rounds=10, rng=0, random_ties=True, p=p, record=False,
                         python_seed=1).final
