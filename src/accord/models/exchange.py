@@ -49,7 +49,6 @@ Example::
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,9 +85,43 @@ LI = 9
 # Python's random stream (MT19937 + random.random), so that a seeded run makes the same
 # coin flips and u, v, z draws as decide after random.seed(seed)
 # ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _mt_seed(mt, seed):
+    """``random.seed(seed)`` for an int64 seed: CPython's init_by_array on the 32-bit words
+    of |seed| (one word for 0), leaving the position at 624 as ``getstate()`` shows it."""
+    n = abs(seed)
+    key = np.zeros(2, np.int64)
+    key[0] = n & 0xFFFFFFFF
+    key[1] = n >> 32
+    nk = 2 if key[1] != 0 else 1
+    mt[0] = 19650218
+    for i in range(1, 624):
+        mt[i] = (1812433253 * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i) & 0xFFFFFFFF
+    i, j = 1, 0
+    for _ in range(max(624, nk)):
+        mt[i] = ((mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525)) + key[j] + j) & 0xFFFFFFFF
+        i += 1
+        j += 1
+        if i >= 624:
+            mt[0] = mt[623]
+            i = 1
+        if j >= nk:
+            j = 0
+    for _ in range(623):
+        mt[i] = ((mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941)) - i) & 0xFFFFFFFF
+        i += 1
+        if i >= 624:
+            mt[0] = mt[623]
+            i = 1
+    mt[0] = 0x80000000
+    mt[624] = 624
+
+
 def python_stream(seed: int) -> np.ndarray:
-    """The state of ``random.Random(seed)``: 624 words and the position, as int64."""
-    return np.array(random.Random(int(seed)).getstate()[1], dtype=np.int64)
+    """The state of ``random.Random(seed)`` (int64 seed): 624 words and the position."""
+    mt = np.empty(625, np.int64)
+    _mt_seed(mt, np.int64(seed))
+    return mt
 
 
 @njit(cache=True)
@@ -927,7 +960,7 @@ def _outcomes(x, cs_w, pres):
 
 
 @njit(cache=True)
-def _run_batch(x0, s, c, pres, rounds, opt, random_ties, mt_states, log_f, log_i, record):
+def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
     """All draws, all rounds. x0, s, c: [d, a, i] (normalised positions)."""
     d, na, ni = x0.shape
     pref = np.empty((d, rounds + 1, na, ni))
@@ -935,8 +968,9 @@ def _run_batch(x0, s, c, pres, rounds, opt, random_ties, mt_states, log_f, log_i
     nex = np.zeros((d, rounds + 1), np.int64)
     nlog = np.zeros(1, np.int64)
     status = 0
+    mt = np.empty(625, np.int64)
     for k in range(d):
-        mt = mt_states[k].copy()
+        _mt_seed(mt, seeds[k])
         x = x0[k].copy()
         pref[k, 0] = x
         vote[k, 0] = x
@@ -1014,16 +1048,15 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     x0 = np.ascontiguousarray(x0, float)
     s = np.ascontiguousarray(s, float)
     c = np.ascontiguousarray(c, float)
-    seeds = (np.arange(d) + int(python_seed) if python_seed is not None
+    seeds = (np.arange(d, dtype=np.int64) + int(python_seed) if python_seed is not None
              else rng.integers(0, 2**63 - 1, size=d))
-    streams = np.stack([python_stream(sd) for sd in seeds]) if d else np.zeros((0, 625), np.int64)
     cap = int(rounds) * 2 * na * ni + 1024 if record else 1
     while True:
         log_f = np.zeros((cap, LF))
         log_i = np.zeros((cap, LI), np.int64)
         pref, vote, nex, nlog, status = _run_batch(x0, s, c, pres, int(rounds),
                                                    np.array([float(p)]),
-                                                   bool(random_ties), streams, log_f, log_i,
+                                                   bool(random_ties), seeds, log_f, log_i,
                                                    bool(record))
         if status == 0:
             break
