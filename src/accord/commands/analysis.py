@@ -15,8 +15,9 @@ from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, handled, out
 
 BACKEND_HELP = "Where to run the sweep: local (default) or dask."
 SCHEDULER_HELP = "Address of a dask.distributed scheduler (default with --backend dask: a local 2-worker cluster)."
-UNSETTLED_HELP = ("How a narrow deal treats the issues it leaves open: reserved (default; claims "
-                  "kept, losses not counted) or status_quo (the status quo counts).")
+UNSETTLED_HELP = ("How a narrow deal treats the issues it leaves open: status_quo (default; the "
+                  "status quo there counts, so deal and no deal are compared over the same "
+                  "issues) or reserved (claims kept, losses not counted).")
 
 
 def _pct(p: float) -> str:
@@ -47,7 +48,7 @@ def register(app: typer.Typer) -> None:
                         draws: int = typer.Option(2_000, "--draws", min=1, help="Monte-Carlo draws per view."),
                         seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                         deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals (default: comprehensive and every named deal)."),
-                        unsettled: str = typer.Option("reserved", "--unsettled", help=UNSETTLED_HELP),
+                        unsettled: str = typer.Option("status_quo", "--unsettled", help=UNSETTLED_HELP),
                         backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
                         scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
                         fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
@@ -131,7 +132,7 @@ def register(app: typer.Typer) -> None:
                    draws: int = typer.Option(1_000, "--draws", min=1, help="Monte-Carlo draws per view."),
                    seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                    deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals."),
-                   unsettled: str = typer.Option("reserved", "--unsettled", help=UNSETTLED_HELP),
+                   unsettled: str = typer.Option("status_quo", "--unsettled", help=UNSETTLED_HELP),
                    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
                    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
                    fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
