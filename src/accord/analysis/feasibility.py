@@ -409,8 +409,11 @@ class Terms:
     def holds(self, deal: str, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """``[n, a]`` P(the deal holds 12 months) by each actor's belief, at the terms ``x``:
         ``p_holds ** HR(x)``, ``HR = kind_ratio · prod_i ratio_i ** ((x_i - low_i) / width_i)``
-        (proportional hazards: a hazard ratio raises the survival probability to its power)."""
-        ph = P_HOLDS if self.p_holds is None else self.p_holds
+        (proportional hazards: a hazard ratio raises the survival probability to its power).
+        1 when the view codes no belief that a deal holds (valued on utilities alone)."""
+        if self.p_holds is None:
+            return np.ones(x.shape[:-1] + self.red_low.shape[-2:-1])
+        ph = self.p_holds
         log_hr = np.log(self.kind_ratio.get(deal, 1.0))
         if self.durability is not None:
             frac = np.clip((x - low) / (high - low), 0.0, 1.0)
@@ -499,7 +502,7 @@ def solve(pr: Problem, c: np.ndarray, p_h: np.ndarray, renewal: np.ndarray,
 
 def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray],
              veto: np.ndarray | None = None, unsettled: str = "status_quo",
-             terms: Terms | None = None, durability_passes: int = 2) -> dict[str, DealResult]:
+             terms: Terms | None = None, durability_passes: int = 1) -> dict[str, DealResult]:
     """Feasibility of each deal (name -> issue mask) for every draw of a batch.
 
     ``no_deal[n, a]``: each actor's utility of no agreement; NaN means the actor states none
@@ -507,8 +510,8 @@ def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray
     as the worst no-deal value 0, and the output says so). ``veto[n, a]`` defaults to
     ``inputs.veto``. ``terms`` adds red lines, delivery vetoes, pins and durability; a deal's
     value to an actor is ``P(holds)·u(deal) + (1 - P(holds))·(no_deal - renewal_cost)``, with
-    ``P(holds)`` read at the package of the previous pass (``durability_passes``: a fixed-point
-    iteration; 1 reads the durability terms at the status quo).
+    ``P(holds)`` read at the terms in force when the parties sign (status quo and pins;
+    ``durability_passes`` > 1 re-reads it at the previous pass's package, a fixed point).
     """
     if unsettled not in MODES:
         raise ValueError(f"unsettled: expected one of {', '.join(MODES)}, got {unsettled!r}")
@@ -531,8 +534,10 @@ def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray
             x = package_fill(pr, x, inputs)
         counted = None if unsettled == "status_quo" else pr.touched
         slack = p_h * (utility(x, p, w, counted) - nd) - (1.0 - p_h) * renewal
+        held = p_h if terms.durability is None else \
+            terms.holds(name, x, inputs.low, inputs.high) * np.ones((n, a))
         out[name] = DealResult(name, tuple(np.asarray(inputs.issues)[mask]), value, x, slack,
-                               np.asarray(pr.consent, bool), pr.red_block, p_h)
+                               np.asarray(pr.consent, bool), pr.red_block, held)
     return out
 
 
@@ -544,7 +549,8 @@ def wilson(k: np.ndarray | float, n: int, z: float = 1.959963984540054) -> tuple
     den = 1 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
+    lo, hi = max(0.0, mid - half), min(1.0, mid + half)
+    return (0.0 if k == 0 else min(lo, p)), (1.0 if k == n else max(hi, p))
 
 
 # ---- the scenario-level analysis ------------------------------------------------------------

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.base import Inputs
-from .feasibility import (COMPREHENSIVE, TOL, Terms, deal_issues, package_fill, problem, solve,
+from .feasibility import (COMPREHENSIVE, P_HOLDS, TOL, Terms, deal_issues, package_fill, problem, solve,
                           utility, weights)
 
 ANY = "any"
@@ -100,8 +100,12 @@ class OutlookParams:
     §4: agreements cut renewed-war risk by about 60% against ceasefires, civil wars)."""
     slack_step: int = 6
     """Months between exact solves of the slack (interpolated between them)."""
-    durability_passes: int = 2
-    """Fixed-point passes for P(holds) at the package (1: read at the status quo)."""
+    durability_passes: int = 1
+    """1 (default): each party values a deal with P(holds) read at the terms in force when it
+    signs (the status quo, and the deal's pins), so a guarantee counts for signing only once a
+    deal kind fixes it; the reported P(holds 12 months) reads the terms of the package reached
+    (Walter 2002: guarantees drive implementation). 2 or more: a fixed point that re-reads
+    P(holds) at the previous package (then dropping a red line may lower a slack)."""
     base_rates: Mapping[str, float] = field(default_factory=dict)
     """Per deal kind overrides of H0 (annual)."""
 
@@ -373,6 +377,7 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
             still = du is None and not (cost > 0).any()
             knots = np.array([first]) if still else _knots(first, end, params.slack_step)
             passes = params.durability_passes if terms.durability is not None else 1
+            reads_package = terms.durability is not None
             for d, mask in deals.items():
                 pr = problem(batch, w, d, mask, vt, terms, "reserved")     # pins only in fixed
                 free = ~pr.touched
@@ -394,15 +399,22 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
                 cum = (ts / age0)[None, :] * consenting_cost[:, None] if age0 else 0.0
                 n_v = pr.consent.sum(-1)
                 hold = np.where(n_v > 2, (np.maximum(n_v, 1) / 2.0) ** -params.holdout_exponent, 1.0)
+                # no consenting player (nobody can veto): the slack is unbounded; run at s_ref
+                s = np.where(np.isposinf(s), params.slack_ref, s)
                 hr = (np.maximum(s, 0.0) / params.slack_ref) ** params.slack_exponent \
                     * params.ripeness_ratio ** ripe * params.cost_ratio ** cum \
                     * hold[:, None] * np.tile(base_hr[:, first - 1:end - 1], (L, 1))
                 h = np.where(s > 0.0, -np.expm1(np.log1p(-h0[d]) * hr), 0.0)
                 hazard[d][:, ds, first - 1:end - 1] = h.reshape(L, size, -1)
                 if k == 0:
-                    ph = np.where(pr.consent, p_h, np.nan)
-                    with np.errstate(all="ignore"):
-                        held = np.where(pr.consent.any(-1), np.nanmean(ph, -1), p_h.mean(-1))
+                    if reads_package:  # the package's own terms decide how long it holds
+                        p_h = terms.holds(d, x, batch.low, batch.high) * np.ones((m, a))
+                    k_c = pr.consent.sum(-1)
+                    held = np.where(k_c > 0, np.where(pr.consent, p_h, 0.0).sum(-1) /
+                                    np.maximum(k_c, 1), p_h.mean(-1))
+                    if terms.p_holds is None:  # not coded: report the base rate, value nothing
+                        held = np.full(m, P_HOLDS ** (params.settlement_breakdown_ratio
+                                                      if d == COMPREHENSIVE else 1.0))
                     holds[d][:, ds] = held.reshape(L, size)
                     slack0[d][:, ds] = v_first.reshape(L, size)
                     sl = p_h * (utility(x, p, w) - ndk) - (1 - p_h) * renewal

@@ -101,8 +101,11 @@ def sample_terms(t: TermTables, n: int, seed: np.random.SeedSequence) -> TermDra
     cost = draw(t.cost, a)
     cap = draw(t.cap_trend, a)
     trend = draw(t.trend, i)
+    # a view silent on commitment (no belief, renewal cost or durability term) is valued on
+    # utilities alone, as before the outlook existed; the outlook still reports the base rate
+    coded = not (np.isnan(dur).all() and np.isnan(ph).all() and np.isnan(ren).all())
     terms = Terms(t.red_low, t.red_high, t.delivers, t.pins,
                   None if np.isnan(dur).all() else dur,
-                  np.where(np.isnan(ph), P_HOLDS, ph), np.nan_to_num(ren),
-                  t.kind_ratio)
+                  np.where(np.isnan(ph), P_HOLDS, ph) if coded else None, np.nan_to_num(ren),
+                  t.kind_ratio if coded else {})
     return TermDraws(terms, np.nan_to_num(cost), np.nan_to_num(trend), np.nan_to_num(cap))

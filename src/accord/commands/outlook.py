@@ -53,13 +53,15 @@ def register(app: typer.Typer) -> None:
         ens = "ensemble" if "ensemble" in set(tab.view) else tab.view.iloc[0]
         row = tab[(tab.view == ens) & (tab.deal == ANY)].iloc[0]
         by12 = row.get("p_12m", row[f"p_{months[-1]}m"])
+        last = f"; within {months[-1]} months: {_pct(row[f'p_{months[-1]}m'])}" \
+            if months[-1] > 12 else ""
         out.print(f"[bold]Bottom line[/bold] ({ens}, from {res.starts[ens]}): a deal of some kind "
-                  f"within 12 months: {_pct(by12)}; within {months[-1]} months: "
-                  f"{_pct(row[f'p_{months[-1]}m'])}.")
+                  f"within {min(12, months[-1])} months: {_pct(by12)}{last}.")
         for d in res.deals:
             r = tab[(tab.view == ens) & (tab.deal == d)].iloc[0]
             med = "not within the horizon" if r.median_months != r.median_months or \
-                r.median_months is None else f"{int(r.median_months)} months"
+                r.median_months is None else f"{int(r.median_months)} month" + \
+                ("s" if int(r.median_months) != 1 else "")
             out.print(f"  {d}: {_pct(r[f'p_{months[-1]}m'])} by month {months[-1]}; median time "
                       f"{med}; if reached, P(still holds 12 months later) {_pct(r.p_holds_12m)}; "
                       f"zone of agreement at the start in {_pct(r.p_zone)} of draws.")
