@@ -312,3 +312,43 @@ actors:
     for needle in ("a.cost", "a.p_holds", "red_lines.land", "events.e1.until"):
         assert needle in msg, msg
     assert ":13:" in msg and ":14:" in msg and ":16:" in msg and ":4:" in msg
+
+
+# ---- the ledger's headline questions -------------------------------------------------------
+
+class _Curves:
+    """An outlook's JSON with a constant monthly hazard h (known answers)."""
+
+    def __init__(self, h: float, p12: float, start: str = "2026-01"):
+        F = 1 - (1 - h) ** np.arange(1, 37)
+        block = {"start": start, "cumulative": list(F), "median_months": None, "p_holds_12m": p12}
+        self.doc = {"deals": {k: {"views": {}, "ensemble": block}
+                              for k in ("comprehensive", "ceasefire")}}
+
+    def to_json(self):
+        return self.doc
+
+
+def test_headline_questions_read_the_outlook_at_their_dates():
+    from accord.ledger.seed import outlook_probabilities, seed_questions
+
+    qs = seed_questions(deadline="2026-12-31", ceasefire_by="2026-07-31")
+    h, p12 = 0.05, 0.6
+    got = outlook_probabilities(_Curves(h, p12), qs)
+    # agreement: reached by the end of November 2026 (month 10) and held its first month
+    assert got["outlook_agreement"] == pytest.approx((1 - 0.95 ** 10) * p12 ** (1 / 12))
+    # ceasefire in effect in July 2026 (month 6): reached in month t < 6, unbroken since
+    expect = sum(h * 0.95 ** (t - 1) * p12 ** ((6 - t) / 12) for t in range(1, 6))
+    assert got["outlook_ceasefire"] == pytest.approx(expect)
+
+
+def test_ledger_seed_fills_every_flagship_question(tmp_path):
+    from accord.cli import app
+
+    db = tmp_path / "ledger.db"
+    res = CliRunner().invoke(app, ["ledger", "seed", "--db", str(db), "--draws", "50",
+                                   "--outlook-draws", "600"])
+    assert res.exit_code == 0, res.output
+    listing = CliRunner().invoke(app, ["ledger", "list", "--db", str(db), "--json"])
+    doc = json.loads(listing.output)
+    assert doc["questions"] and all(q["n_forecasts"] >= 1 for q in doc["questions"])
