@@ -352,3 +352,13 @@ def test_ledger_seed_fills_every_flagship_question(tmp_path):
     listing = CliRunner().invoke(app, ["ledger", "list", "--db", str(db), "--json"])
     doc = json.loads(listing.output)
     assert doc["questions"] and all(q["n_forecasts"] >= 1 for q in doc["questions"])
+
+
+def test_hazard_parameters_from_the_command_line_are_checked_all_at_once():
+    p = OutlookParams.from_strings({"base_rate_narrow": "0.2", "base_rates.ceasefire": "0.15",
+                                    "slack_step": "3"})
+    assert p.base_rate_narrow == 0.2 and p.slack_step == 3
+    assert p.h0("ceasefire") == pytest.approx(1 - 0.85 ** (1 / 12))
+    with pytest.raises(ValueError) as err:
+        OutlookParams.from_strings({"nope": "1", "slack_step": "x"})
+    assert "nope" in str(err.value) and "slack_step=x" in str(err.value)

@@ -118,6 +118,35 @@ class OutlookParams:
                                      else self.base_rate_narrow)
         return 1.0 - (1.0 - annual) ** (1.0 / 12.0)
 
+    @classmethod
+    def from_strings(cls, items: Mapping[str, str]) -> "OutlookParams":
+        """Parameters from ``KEY=VALUE`` text (the CLI's ``--param``); ``base_rates.DEAL=H0``
+        sets one deal kind's annual base rate. Every problem is reported at once."""
+        fields = {f.name: f for f in cls.__dataclass_fields__.values()}
+        values: dict[str, Any] = {}
+        rates: dict[str, float] = {}
+        problems = []
+        for key, text in items.items():
+            name = key.split(".", 1)[0]
+            if name not in fields:
+                problems.append(f"--param {key}: expected one of {', '.join(sorted(fields))}")
+                continue
+            try:
+                if name == "base_rates":
+                    if "." not in key:
+                        raise ValueError
+                    rates[key.split(".", 1)[1]] = float(text)
+                elif fields[name].type in ("int", int):
+                    values[name] = int(text)
+                else:
+                    values[name] = float(text)
+            except ValueError:
+                problems.append(f"--param {key}={text}: expected a number" +
+                                (" (base_rates.DEAL=H0)" if name == "base_rates" else ""))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return cls(**values, base_rates=rates)
+
     def check(self) -> None:
         problems = []
         for name in ("base_rate_narrow", "base_rate_settlement"):

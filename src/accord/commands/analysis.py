@@ -67,8 +67,10 @@ def register(app: typer.Typer) -> None:
         out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {res.draws} draws per view, seed {seed}, "
                   f"unsettled issues: {unsettled})")
         deal_names = list(dict.fromkeys(s.deal))
-        table = Table(title=_esc("P(deal feasible): some settlement every veto player prefers to no deal "
-                            "[95% interval]"), title_justify="left")
+        table = Table(title=_esc("Share of coding draws with a zone of agreement: some settlement every "
+                                 "party whose consent is needed prefers to no deal [95% interval]; "
+                                 "median slack in utility units (1 = an actor's ideal on every issue)"),
+                      title_justify="left")
         table.add_column("view")
         for d in deal_names:
             table.add_column(d, justify="right")
@@ -76,9 +78,13 @@ def register(app: typer.Typer) -> None:
             cells = []
             for d in deal_names:
                 r = s[(s.view == view) & (s.deal == d)].iloc[0]
-                cells.append(f"{_pct(r.p_feasible)} [{_pct(r.p_low)}–{_pct(r.p_high)}]")
+                slack = "—" if r.median_slack != r.median_slack or abs(r.median_slack) == float("inf") \
+                    else f"{r.median_slack:+.3f}"
+                cells.append(f"{_pct(r.p_feasible)} [{_pct(r.p_low)}–{_pct(r.p_high)}] {slack}")
             table.add_row(view, *cells)
         out.print(table)
+        out.print("[dim]This is not the probability of a deal: `accord outlook` turns zones of "
+                  "agreement into P(deal by a date).[/dim]")
         for d in deal_names:
             r = s[s.deal == d].iloc[0]
             out.print(f"[dim]{d}: {_esc(r.issues)}[/dim]")

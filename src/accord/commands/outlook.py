@@ -27,12 +27,19 @@ def register(app: typer.Typer) -> None:
                     draws: int = typer.Option(10_000, "--draws", min=1, help="Monte-Carlo draws in all, shared equally by the views."),
                     seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                     deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deal kinds (default: comprehensive and every named deal)."),
+                    param: list[str] = typer.Option([], "--param", help="Hazard parameter KEY=VALUE (repeatable), e.g. base_rate_narrow=0.2 or base_rates.ceasefire=0.15; docs/analysis.md, Outlook."),
                     fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
                     json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """P(a deal of each kind by each month), median time and P(it holds 12 months), per view."""
-        from ..analysis.outlook import ANY, outlook
+        from ..analysis.outlook import ANY, OutlookParams, outlook
+        from ..cli import UsageProblem, _params
         from ..results import dumps
 
+        try:
+            params = OutlookParams.from_strings(_params(param))
+            params.check()
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
         sc = _load(scenario, fmt)
         kinds = None if deals is None else [x.strip() for x in deals.split(",") if x.strip()]
         bar = _progress(1, "outlook")
@@ -42,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 step(f"{done}/{total} chunks of draws")
 
             res = outlook(sc, horizon=horizon, draws=draws, seed=seed, levers=levers, deals=kinds,
-                          progress=progress)
+                          params=params, progress=progress)
         if json_out:
             print(dumps(res.to_json()))
             return
