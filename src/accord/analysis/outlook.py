@@ -181,8 +181,9 @@ def event_month(start: _dt.date, date: _dt.date) -> int:
     return max(1, int(np.ceil(months_between(start, date) - 1e-9)))
 
 
-def month_label(start: _dt.date) -> str:
-    return f"{start.year:04d}-{start.month:02d}"
+def month_label(start: _dt.date | None) -> str | None:
+    """``YYYY-MM``; None for an undated analysis (its months count from itself)."""
+    return None if start is None else f"{start.year:04d}-{start.month:02d}"
 
 
 # ---- one view -------------------------------------------------------------------------------
@@ -344,13 +345,15 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
     start = sc.as_of
     t = sweeps.tables(scenario, view)
     tt = replace(t.terms, kind_ratio={COMPREHENSIVE: params.settlement_breakdown_ratio})
-    segs = _segments(sc.events, start, months)
+    # an undated analysis counts months from itself; dated events cannot be placed in it
+    segs = _segments(sc.events, start, months) if start is not None else [(1, [])]
     combos = [_combined_levers(levers, evs) for _, evs in segs]
     arrays = [compile_levers(sc, c) for c in combos]
     L = len(levers) + 1
     actors = arrays[0].actors
     cost_maps = [_cost_maps(c, actors) for c in combos]
-    age0 = None if scenario.conflict_start is None else months_between(scenario.conflict_start, start)
+    age0 = None if scenario.conflict_start is None or start is None else \
+        months_between(scenario.conflict_start, start)
     h0 = {d: params.h0(d) for d in deals}
     H = params.ripeness_months
     width = sc.high - sc.low
@@ -360,7 +363,8 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
     blocks = {d: np.zeros((L, len(actors))) for d in deals}
     frng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(vi, FRAILTY_STREAM)))
     z = frng.standard_normal(n)
-    ev_hr = _hr_window(sc.events, start, months, frng, n)
+    ev_hr = _hr_window(sc.events, start, months, frng, n) if start is not None else \
+        np.ones((n, months))
     for ci, lo in enumerate(range(0, n, sweeps.CHUNK)):  # chunks of draws, as the sweeps cut them
         size = min(sweeps.CHUNK, n - lo)
         ds = slice(lo, lo + size)
@@ -612,12 +616,11 @@ def outlook(scenario, horizon: int = 36, draws: int = 10_000, seed: int | None =
     starts = {}
     for v in views:
         date = scenario.as_of if v == BASE else (scenario.views[v].date or scenario.as_of)
-        if date is None:
-            raise ValueError(f"view {label[v]!r} has no date and the scenario no as_of: the "
-                             "outlook runs month by month from a dated state")
         starts[v] = date
-    latest = max(starts.values())
-    offset = {v: int(round(months_between(starts[v], latest))) for v in views}
+    dated = [d for d in starts.values() if d is not None]
+    latest = max(dated) if dated else None
+    offset = {v: 0 if starts[v] is None else int(round(months_between(starts[v], latest)))
+              for v in views}
     masks = deal_issues(dict(scenario.deals), scenario.issue_ids)
     if deals is not None:
         unknown = [d for d in deals if d not in masks]
@@ -688,6 +691,11 @@ def _notes(scenario, views, label) -> list[str]:
     from .ensemble import _resolved
 
     out = []
+    undated = [label[v] for v in views
+               if (scenario.as_of if v == "base" else (scenario.views[v].date or scenario.as_of)) is None]
+    if undated:
+        out.append(f"{', '.join(undated)}: no date (as_of or the view's date): months count from "
+                   "the analysis itself and dated events are left out")
     if scenario.conflict_start is None:
         out.append("no conflict_start: the cumulative-cost term of the hazard is off")
     for v in views:

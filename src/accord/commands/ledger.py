@@ -114,9 +114,18 @@ def register(app: typer.Typer) -> None:
         from ..analysis.ensemble import _records
         from ..results import dumps
 
-        df = ledger.questions(_ledger_db(db))
+        path = _ledger_db(db)
+        if not path.is_file():  # nothing recorded yet: an empty ledger, not an error
+            from ..cli import err
+
+            err.print(f"no ledger at {path} yet: `accord ledger seed` or `accord ledger add "
+                      "--flagship` creates it")
+            if json_out:
+                print(dumps({"ledger": str(path), "questions": []}))
+            return
+        df = ledger.questions(path)
         if json_out:
-            print(dumps({"ledger": str(_ledger_db(db)), "questions": _records(df)}))
+            print(dumps({"ledger": str(path), "questions": _records(df)}))
             return
         table = Table("question", "kind", "deadline", "maps to", "status", "outcome", "forecasts")
         for r in df.itertuples():

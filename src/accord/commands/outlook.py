@@ -62,7 +62,8 @@ def register(app: typer.Typer) -> None:
         by12 = row.get("p_12m", row[f"p_{months[-1]}m"])
         last = f"; within {months[-1]} months: {_pct(row[f'p_{months[-1]}m'])}" \
             if months[-1] > 12 else ""
-        out.print(f"[bold]Bottom line[/bold] ({ens}, from {res.starts[ens]}): a deal of some kind "
+        since = f"from {res.starts[ens]}" if res.starts[ens] else "months from the analysis"
+        out.print(f"[bold]Bottom line[/bold] ({ens}, {since}): a deal of some kind "
                   f"within {min(12, months[-1])} months: {_pct(by12)}{last}.")
         for d in res.deals:
             r = tab[(tab.view == ens) & (tab.deal == d)].iloc[0]
@@ -89,7 +90,7 @@ def register(app: typer.Typer) -> None:
                 cells = [_pct(getattr(r, f"p_{k}m")) for k in months] + [med]
                 if d != ANY:
                     cells += [_pct(r.p_holds_12m), _pct(r.p_zone)]
-                table.add_row(r.view, r.start, *cells)
+                table.add_row(r.view, r.start or "undated", *cells)
             out.print(table)
         if len(res.levers) > 1:
             table = Table(title=_esc(f"Levers ({ens}): P(deal of some kind within "
