@@ -6,7 +6,9 @@ the evidence store), and each cell asks two BM25 questions: how strongly does a 
 to the *issue* (its question, its anchors' labels and its id), and how strongly to the *actor*
 (its id, its name and the synonyms the analyst gives, e.g. "Kremlin" and "Putin" for Russia).
 A sentence must speak to the issue; its score is the sum of both BM25 scores, so a sentence
-naming the actor and the issue ranks above one naming only the issue.
+naming the actor and the issue ranks above one naming only the issue. Actors' names are not
+issue words (else "Ukraine", in most anchors, would tie every sentence naming Ukraine to every
+issue), and a sentence far below the cell's best (:data:`RELATIVE_CUTOFF`) is not shown.
 
 >>> from accord.evidence.store import Document
 >>> doc = Document("x", "a.txt", "text", "", ("Kyiv wants NATO membership.", "",
@@ -32,6 +34,8 @@ STOPWORDS = frozenset("""
 a an and are as at be been but by can could do does for from has have if in into is it its
 not no of on or our so than that the their them then there these they this to up was we were
 what when which while who will with would all any more most other some such only own same
+after before over under about between both each few how just very also because should through
+during again further here once out off why where being having his her one two new non kept
 """.split())
 """Words too common to say what a sentence is about; dropped from the queries."""
 
@@ -96,12 +100,17 @@ def split_sentences(document: Document, lines: tuple[int, int] | None = None) ->
     return out
 
 
-def _terms(texts: Iterable[str], prefix: bool = False) -> list[str]:
+def _words(texts: Iterable[str]) -> set[str]:
+    return {w.lower() for t in texts for w in _WORD.findall(t or "")}
+
+
+def _terms(texts: Iterable[str], prefix: bool = False, drop: frozenset[str] = frozenset()
+           ) -> list[str]:
     seen: dict[str, None] = {}
     for t in texts:
         for w in _WORD.findall(t or ""):
             w = w.lower()
-            if w in STOPWORDS or (len(w) < 3 and not w.isdigit()) or w.isdigit():
+            if w in STOPWORDS or len(w) < 3 or w.isdigit() or w in drop:
                 continue
             seen.setdefault(f'"{w}"*' if prefix else f'"{w}"', None)
     return list(seen)
@@ -133,11 +142,19 @@ def _table(sentences: Sequence[Sentence]) -> sqlite3.Connection:
     return con
 
 
-def _rank(con, sentences, issue_words, actor_words, limit) -> list[Suggestion]:
-    si = _scores(con, _terms(issue_words))
+RELATIVE_CUTOFF = 0.3
+"""A suggestion scoring below this share of the cell's best sentence is noise, not shown."""
+
+
+def _rank(con, sentences, issue_words, actor_words, limit, drop=frozenset()) -> list[Suggestion]:
+    si = _scores(con, _terms(issue_words, drop=drop))
     sa = _scores(con, _terms(actor_words, prefix=True))
-    ranked = sorted(si, key=lambda k: (-(si[k] + sa.get(k, 0.0)), sentences[k].line, k))
-    return [Suggestion(sentences[k].line, sentences[k].text, round(si[k] + sa.get(k, 0.0), 6),
+    total = {k: si[k] + sa.get(k, 0.0) for k in si}
+    ranked = sorted(total, key=lambda k: (-total[k], sentences[k].line, k))
+    if ranked:
+        floor = RELATIVE_CUTOFF * total[ranked[0]]
+        ranked = [k for k in ranked if total[k] >= floor]
+    return [Suggestion(sentences[k].line, sentences[k].text, round(total[k], 6),
                        round(si[k], 6), round(sa.get(k, 0.0), 6)) for k in ranked[:limit]]
 
 
@@ -145,7 +162,8 @@ def suggest_cell(sentences: Sequence[Sentence], issue_words: Sequence[str],
                  actor_words: Sequence[str], limit: int = 3) -> list[Suggestion]:
     """The ``limit`` best sentences for one cell (see the module docstring for the score)."""
     with closing(_table(sentences)) as con:
-        return _rank(con, sentences, issue_words, actor_words, limit)
+        return _rank(con, sentences, issue_words, actor_words, limit,
+                     frozenset(_words(actor_words)))
 
 
 def suggest(scenario, document: Document, *, lines: tuple[int, int] | None = None,
@@ -155,10 +173,13 @@ def suggest(scenario, document: Document, *, lines: tuple[int, int] | None = Non
     sentences = split_sentences(document, lines)
     synonyms = synonyms or {}
     out: dict[tuple[str, str], list[Suggestion]] = {}
+    names = {a.id: actor_terms(a, synonyms.get(a.id, ())) for a in scenario.actors}
+    # actors' names say who, not what: "Ukraine" in every anchor would rank every sentence
+    # naming Ukraine for every issue
+    drop = frozenset(w for words in names.values() for w in _words(words))
     with closing(_table(sentences)) as con:
         for actor in scenario.actors:
-            words = actor_terms(actor, synonyms.get(actor.id, ()))
             for issue in scenario.issues:
-                out[(actor.id, issue.id)] = _rank(con, sentences, issue_terms(issue), words,
-                                                  limit)
+                out[(actor.id, issue.id)] = _rank(con, sentences, issue_terms(issue),
+                                                  names[actor.id], limit, drop)
     return out
