@@ -13,8 +13,8 @@ issue), and a sentence far below the cell's best (:data:`RELATIVE_CUTOFF`) is no
 >>> from accord.evidence.store import Document
 >>> doc = Document("x", "a.txt", "text", "", ("Kyiv wants NATO membership.", "",
 ...     "Moscow demands a ban on NATO membership. Prices rose."))
->>> [s.line for s in suggest_cell(split_sentences(doc), ["NATO membership ban"], ["Russia", "Moscow"])]
-[3, 1]
+>>> [s.text for s in suggest_cell(split_sentences(doc), ["NATO membership ban"], ["Russia", "Moscow"])]
+['Moscow demands a ban on NATO membership.']
 """
 
 from __future__ import annotations
