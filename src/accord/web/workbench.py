@@ -8,7 +8,8 @@
   view with the unsaved cells, the ensemble's, and the difference.
 - ``POST /api/workbench/save`` — ``{path, view, cells}``: writes ``views/<id>-edit-N.yaml``, a
   new file; nothing is overwritten.
-- ``POST /api/workbench/compare`` — ``{path, a, b}``: a second coder's agreement (alpha per issue
+- ``POST /api/workbench/compare`` — ``{path, a, b, cells?}``: a second coder's agreement
+  (``cells``: coder A's unsaved cells over view ``a``) (alpha per issue
   and overall, the largest differences and their effect on the forecast).
 
 The source is read only when the scenario's corpus lies inside the data folder, like every
@@ -193,5 +194,7 @@ def add_routes(api, folder) -> None:
 
         sc, a = _view(body.get("path"), body.get("a"))
         _, b = _view(body.get("path"), body.get("b"))
-        res = _compare(sc, sc.views[a], sc.views[b])
+        cells = wb.parse_cells(sc, body.get("cells") or [])  # A's unsaved cells count too
+        coded = wb.coded_scenario(sc, a, cells)
+        res = _compare(coded, coded.views[a], coded.views[b])
         return res.to_json()

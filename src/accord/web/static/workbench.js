@@ -57,8 +57,10 @@
     $("editor").hidden = true; $("save").disabled = true; $("save-status").textContent = "";
     if (!state.path || !state.view) { status("no scenario folder with views here (run `accord view new`)"); return Promise.resolve(); }
     status("opening " + state.view + " …");
+    var seq = state.openSeq = (state.openSeq || 0) + 1;
     return api("/api/workbench/open?path=" + encodeURIComponent(state.path) + "&view=" + encodeURIComponent(state.view))
       .then(function (d) {
+        if (seq !== state.openSeq) { return; }  // another view was chosen meanwhile
         state.data = d;
         renderSource(); renderGrid(); renderCompareChoices();
         status(d.scenario + " · " + d.view.id);
@@ -184,11 +186,13 @@
   function checkQuote() {
     clearTimeout(checkTimer);
     var q = $("quote").value, seq = ++state.checkSeq;
+    $("quote-status").removeAttribute("data-found");
     if (!q.trim()) { $("quote-status").textContent = ""; $("quote-status").className = "small"; highlight(null); return; }
     checkTimer = setTimeout(function () {
       api("/api/workbench/check", { path: state.path, view: state.view, quote: q }).then(function (r) {
         if (seq !== state.checkSeq) { return; }
         var s = $("quote-status");
+        s.setAttribute("data-found", String(r.found));
         if (r.found) {
           s.textContent = "✓ quote found at line " + r.line + (r.end_line !== r.line ? "–" + r.end_line : "");
           s.className = "small ok"; highlight(r.line, r.end_line, true);
@@ -245,8 +249,10 @@
     }
     var m = sel.value, t = $("forecast");
     t.innerHTML = "";
+    t.setAttribute("data-version", String(Number(t.getAttribute("data-version") || 0) + 1));
+    t.setAttribute("data-view", state.view);
     var h = el("tr");
-    ["issue", "this view", "10–90%", "ensemble", "view − ensemble", "change since opened"].forEach(function (x) { h.appendChild(el("th", {}, x)); });
+    ["issue", "this view", "10–90%", "ensemble", "view − ens.", "since opened"].forEach(function (x) { h.appendChild(el("th", {}, x)); });
     t.appendChild(h);
     rows.filter(function (r) { return r.model === m; }).forEach(function (r) {
       var before = state.opened.find(function (o) { return o.model === m && o.issue === r.issue; });
@@ -269,7 +275,7 @@
     $("save-status").textContent = "saving …";
     return api("/api/workbench/save", { path: state.path, view: state.view, cells: codedList() }).then(function (r) {
       $("save-status").textContent = "saved " + r.saved + " (" + r.cells + " cells coded here; view " + r.view + ")";
-      $("save-status").className = "small ok";
+      $("save-status").className = "small ok"; $("save-status").setAttribute("data-saved", r.saved);
       return api("/api/scenarios").then(function (doc) { state.scenarios = doc; renderCompareChoices(); });
     }).catch(function (e) { $("save-status").textContent = "not saved: " + e.message; $("save-status").className = "small bad"; });
   }
@@ -281,7 +287,7 @@
   }
   function compare() {
     var box = $("compare-result"); box.textContent = "computing …";
-    return api("/api/workbench/compare", { path: state.path, a: state.view, b: $("compare-with").value }).then(function (r) {
+    return api("/api/workbench/compare", { path: state.path, a: state.view, b: $("compare-with").value, cells: codedList() }).then(function (r) {
       box.innerHTML = "";
       var t = el("table", { id: "alpha" }), h = el("tr");
       ["", "Krippendorff's α (interval)", "cells coded by both"].forEach(function (x) { h.appendChild(el("th", {}, x)); });
