@@ -73,7 +73,9 @@ def alpha_interval(data: np.ndarray) -> tuple[float, str]:
     values = data[:, both]
     if np.unique(values[~np.isnan(values)]).size < 2:
         return float("nan"), "no variation: every cell coded by both has the same value"
-    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="interval")), ""
+    note = ("one cell coded by both: alpha is 0 whenever the two differ, whatever by how much"
+            if both.sum() == 1 else "")
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="interval")), note
 
 
 def _cells(scenario, view) -> dict[tuple[str, str, str], float]:
