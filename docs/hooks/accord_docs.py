@@ -19,7 +19,7 @@ def _cell(text) -> str:
 
 
 def _cli() -> str:
-    import click
+    """Walk the command tree. Duck-typed: typer may bring click or its own copy of it."""
     import typer
 
     from accord.cli import app
@@ -27,47 +27,47 @@ def _cli() -> str:
     root = typer.main.get_command(app)
     out: list[str] = []
 
-    def walk(cmd, path: list[str]) -> None:
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd, info_name=" ".join(path))
+    def doc(cmd) -> str:
+        return (cmd.help or "").strip()
+
+    def walk(cmd, path: list[str], ctx) -> None:
+        if hasattr(cmd, "list_commands"):
             if len(path) > 1:
-                out.append(f"## `{' '.join(path)}`\n\n{_doc(cmd)}\n")
+                out.append(f"## `{' '.join(path)}`\n\n{doc(cmd)}\n")
             for name in cmd.list_commands(ctx):
                 sub = cmd.get_command(ctx, name)
                 if sub is not None and not getattr(sub, "hidden", False):
-                    walk(sub, path + [name])
+                    walk(sub, path + [name], sub.context_class(sub, info_name=name, parent=ctx))
             return
         out.append(f"{'###' if len(path) > 2 else '##'} `{' '.join(path)}`\n")
-        out.append(_doc(cmd) + "\n")
-        args = [p for p in cmd.params if isinstance(p, click.Argument)]
-        usage = " ".join(path + ["[OPTIONS]"] + [a.human_readable_name for a in args])
+        out.append(doc(cmd) + "\n")
+        args = [p for p in cmd.params if p.param_type_name == "argument"]
+        usage = " ".join(path + ["[OPTIONS]"] + [a.name.upper() for a in args])
         out.append(f"```\n{usage}\n```\n")
         rows = []
         for p in cmd.params:
             if getattr(p, "hidden", False):
                 continue
-            if isinstance(p, click.Argument):
-                name = f"`{p.human_readable_name}`"
+            if p.param_type_name == "argument":
+                name = f"`{p.name.upper()}`"
                 kind = "argument" + ("" if p.required else ", optional")
             else:
-                name = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
-                kind = "flag" if p.is_flag else p.type.name.lower()
+                name = ", ".join(f"`{o}`" for o in list(p.opts) + list(p.secondary_opts))
+                kind = "flag" if getattr(p, "is_flag", False) else \
+                    p.display_type(ctx).strip("<>")
                 if getattr(p, "multiple", False):
                     kind += ", repeatable"
             default = p.default
             if callable(default) or default in (None, (), [], False) or p.required:
                 default = ""
-            help_ = getattr(p, "help", None) or ""
-            rows.append(f"| {name} | {_cell(kind)} | {_cell(default)} | {_cell(help_)} |")
+            rows.append(f"| {name} | {_cell(kind)} | {_cell(default)} | "
+                        f"{_cell(getattr(p, 'help', None) or '')} |")
         if rows:
             out.append("| parameter | type | default | meaning |\n|---|---|---|---|")
             out.extend(rows)
             out.append("")
 
-    def _doc(cmd) -> str:
-        return (cmd.help or "").strip().replace("\n\n", "\n\n")
-
-    walk(root, ["accord"])
+    walk(root, ["accord"], root.context_class(root, info_name="accord"))
     return "\n".join(out)
 
 

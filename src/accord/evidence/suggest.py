@@ -10,11 +10,13 @@ naming the actor and the issue ranks above one naming only the issue. Actors' na
 issue words (else "Ukraine", in most anchors, would tie every sentence naming Ukraine to every
 issue), and a sentence far below the cell's best (:data:`RELATIVE_CUTOFF`) is not shown.
 
->>> from accord.evidence.store import Document
->>> doc = Document("x", "a.txt", "text", "", ("Kyiv wants NATO membership.", "",
-...     "Moscow demands a ban on NATO membership. Prices rose."))
->>> [s.text for s in suggest_cell(split_sentences(doc), ["NATO membership ban"], ["Russia", "Moscow"])]
-['Moscow demands a ban on NATO membership.']
+Example::
+
+    >>> from accord.evidence.store import Document
+    >>> doc = Document("x", "a.txt", "text", "", ("Kyiv wants NATO membership.", "",
+    ...     "Moscow demands a ban on NATO membership. Prices rose."))
+    >>> [s.text for s in suggest_cell(split_sentences(doc), ["NATO membership ban"], ["Russia", "Moscow"])]
+    ['Moscow demands a ban on NATO membership.']
 """
 
 from __future__ import annotations
