@@ -106,15 +106,57 @@ def test_view_new_overwrites_nothing_and_reports_every_problem_at_once(editable,
     assert _digest(editable) == before
 
 
-def test_view_new_refuses_the_bundled_copy(tmp_path, monkeypatch):
-    from accord.coding import scaffold
+def test_view_new_refuses_the_bundled_copy_but_not_the_checkout(tmp_path, monkeypatch):
+    from accord.coding import new_view
     from accord.errors import ScenarioError
+    import importlib
 
-    monkeypatch.setattr(scaffold, "_is_bundled", lambda folder: True)
+    load_module = importlib.import_module("accord.scenario.load")
+
+    bundle = tmp_path / "site-packages" / "accord" / "bundled"
+    shutil.copytree(FLAGSHIP, bundle / "ukraine-2025")
+    monkeypatch.setattr(load_module, "_bundled_root", lambda: bundle)
     (tmp_path / "t.txt").write_text(ARTICLE)
+    before = _digest(bundle)
     with pytest.raises(ScenarioError) as exc:
-        scaffold.new_view(FLAGSHIP, tmp_path / "t.txt", "x")
+        new_view(bundle / "ukraine-2025", tmp_path / "t.txt", "x")
     assert "not the copy bundled inside the installed package" in str(exc.value)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError) as exc:  # a bundled scenario's name
+        new_view("ukraine-2025", tmp_path / "t.txt", "x")
+    assert "not the name of a bundled scenario: copy it first" in str(exc.value)
+    assert _digest(bundle) == before
+    from accord.coding.scaffold import _is_bundled
+
+    assert not _is_bundled(FLAGSHIP)  # the checkout's scenarios/ stays editable
+
+
+def test_view_new_keeps_the_line_endings_of_scenario_yaml(editable, tmp_path):
+    main = editable / "scenario.yaml"
+    main.write_bytes(main.read_bytes().replace(b"\n", b"\r\n"))
+    before = main.read_bytes()
+    from accord.coding import new_view
+
+    new_view(editable, tmp_path / "smith.txt", "smith-2026")
+    after = main.read_bytes()
+    assert b"\r\n  smith-2026:\r\n" in after and after.count(b"\n") == after.count(b"\r\n")
+    assert after.replace(b"  smith-2026:\r\n    file: \"smith.txt\"\r\n    title: \"smith\"\r\n",
+                         b"", 1) == before
+
+
+def test_view_new_will_not_empty_a_store_of_another_folder(editable, tmp_path):
+    from accord.coding import new_view
+    from accord.errors import ScenarioError
+    from accord.evidence import index
+
+    other = tmp_path / "other-texts"
+    other.mkdir()
+    (other / "a.txt").write_text("Another project's source.\n")
+    index(other, tmp_path / "store.db")
+    with pytest.raises(ScenarioError) as exc:
+        new_view(editable, tmp_path / "smith.txt", "smith-2026", db_path=tmp_path / "store.db")
+    assert "indexing would drop its documents" in str(exc.value)
+    assert not (editable / "views" / "smith-2026.yaml").exists()
 
 
 def test_the_same_text_already_in_the_corpus_is_used_not_copied(editable, tmp_path):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..errors import MISSING, Collector, Problem, ScenarioError
+from ..errors import Collector, Problem, ScenarioError
 
 __all__ = ["NewView", "new_view", "read_synonyms", "render_scaffold", "exclusive_write",
            "SYNONYMS_FILE"]
@@ -48,7 +48,7 @@ class NewView:
     db_path: Path | None = None
 
 
-def exclusive_write(path: Path, text: str) -> None:
+def exclusive_write(path: Path, text: str | bytes) -> None:
     """Write a NEW file atomically; refuse (FileExistsError) if ``path`` exists, even in a race.
 
     The text goes to a temporary file that is then hard-linked to ``path``: linking fails if
@@ -58,7 +58,7 @@ def exclusive_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -93,13 +93,30 @@ def read_synonyms(path: Path, actor_ids: Sequence[str]) -> dict[str, list[str]]:
 
 
 def _is_bundled(folder: Path) -> bool:
+    """True for the package's own copy: a path through ``accord/bundled`` (a checkout links it
+    to ``scenarios/``, which stays editable by its own path) or inside an installed package."""
     from ..scenario.load import _bundled_root
 
-    root = _bundled_root().resolve()
-    pkg = root.parent
-    real = folder.resolve()
-    return real == root or root in real.parents or (pkg in real.parents and "site-packages"
-                                                      in real.parts)
+    root = Path(os.path.abspath(_bundled_root()))
+    here = Path(os.path.abspath(folder))
+    if here == root or root in here.parents:
+        return True
+    return any(part in ("site-packages", "dist-packages") for part in folder.resolve().parts)
+
+
+def _store_root(db_path: Path) -> str | None:
+    """The folder an existing evidence store indexes (None: no store there yet)."""
+    import sqlite3
+    from contextlib import closing
+
+    if not Path(db_path).is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'root'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return row[0] if row else None
 
 
 def _sources_insert(text: str, source_id: str, entry: list[str]) -> str:
@@ -210,6 +227,13 @@ def new_view(scenario_dir: str | Path, source_file: str | Path, view_id: str, *,
         problems.append(Problem(file, line, fld, value, expected))
 
     main = folder / "scenario.yaml"
+    from ..scenario.load import bundled, bundled_names
+
+    if not folder.exists() and str(scenario_dir) in bundled_names():
+        bad(where, None, "SCENARIO", str(scenario_dir),
+            "an editable scenario folder, not the name of a bundled scenario: copy it first "
+            f"(e.g. `cp -r {bundled(str(scenario_dir))} ./{scenario_dir}`) and run on the copy")
+        raise ScenarioError(problems)
     if not folder.is_dir() or not main.is_file():
         bad(where, None, "SCENARIO", str(folder),
             "an editable scenario folder holding scenario.yaml (and views/)")
@@ -242,6 +266,20 @@ def new_view(scenario_dir: str | Path, source_file: str | Path, view_id: str, *,
     corpus = Path(scenario.corpus) if scenario.corpus else folder / "sources"
     if scenario.corpus and not corpus.is_dir():
         bad(str(main), None, "corpus", scenario.corpus, "an existing corpus folder")
+    if synonyms is None and (folder / SYNONYMS_FILE).is_file():
+        try:
+            synonyms = read_synonyms(folder / SYNONYMS_FILE, scenario.actor_ids)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if db_path is not None:
+        indexed = _store_root(Path(db_path))
+        if indexed is not None and Path(indexed) != corpus.resolve():
+            bad(str(db_path), None, "--db", str(db_path),
+                f"a store of this scenario's corpus {corpus.resolve()} (this one indexes "
+                f"{indexed}, and indexing would drop its documents); give another --db")
+    if not os.access(main, os.W_OK):
+        bad(str(main), None, "scenario.yaml", str(main), "a writable file (the source is "
+                                                       "declared there)")
     if problems:
         raise ScenarioError(problems)
 
@@ -267,14 +305,6 @@ def new_view(scenario_dir: str | Path, source_file: str | Path, view_id: str, *,
     if lines is not None and not (1 <= lines[0] <= lines[1] <= n_lines):
         bad(str(source_path), None, "--lines", list(lines),
             f"FIRST-LAST with 1 <= FIRST <= LAST <= {n_lines}")
-    if synonyms is None and (folder / SYNONYMS_FILE).is_file():
-        try:
-            synonyms = read_synonyms(folder / SYNONYMS_FILE, scenario.actor_ids)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-    if not os.access(main, os.W_OK):
-        bad(str(main), None, "scenario.yaml", str(main), "a writable file (the source is "
-                                                       "declared there)")
     rel = target.relative_to(corpus).as_posix()
     entry = [f"{source_id}:", f"  file: {_q(rel)}"]
     if lines is not None:
@@ -284,9 +314,16 @@ def new_view(scenario_dir: str | Path, source_file: str | Path, view_id: str, *,
     entry.append(f"  title: {_q(title or source_path.stem)}")
     if date is not None:
         entry.append(f"  date: {date.isoformat()}")
-    original = read_text(main).text
+    raw = main.read_bytes()
     try:
-        new_main = _sources_insert(original, source_id, entry)
+        original = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        read_text(main)  # the reader's located message
+        raise
+    newline = "\r\n" if "\r\n" in original else "\n"
+    try:
+        new_main = _sources_insert(original.replace("\r\n", "\n"), source_id, entry)
+        new_main = new_main.replace("\n", newline)  # the file's own line endings
     except ValueError as exc:
         bad(str(main), None, "sources", "inline mapping", str(exc))
     if problems:
@@ -301,11 +338,11 @@ def new_view(scenario_dir: str | Path, source_file: str | Path, view_id: str, *,
     done: list = []
     try:
         if copied:
-            exclusive_write(target, source_path.read_bytes().decode("utf-8"))
+            exclusive_write(target, source_path.read_bytes())
             done.append(("file", target))
         from ..fileio import atomic_write
 
-        atomic_write(main, new_main)
+        atomic_write(main, new_main.encode("utf-8"))
         done.append(("main", main))
         exclusive_write(view_file, text)
         done.append(("file", view_file))
