@@ -121,3 +121,11 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         return _formats()
 
     return _MARKER.sub(replace, markdown)
+
+
+_ROLE = re.compile(r":(?:meth|func|class|data|mod|attr|exc):(?:\s|&nbsp;)*(<code)")
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    """Docstrings cross-reference in Sphinx roles (``:func:`x```); show them as code only."""
+    return _ROLE.sub(r"\1", html)
