@@ -254,6 +254,8 @@ def test_in_chromium_a_first_time_coder_codes_a_cell_from_the_source(server, dat
             page.click("#grid td.cell[data-actor='russia'][data-issue='territory']")
             steps.append(("click the cell Russia × territory", "MPB"))
             assert page.input_value("#position") == ""  # not yet coded: no number offered
+            assert page.input_value("#salience") == ""
+            assert page.get_attribute("#position", "placeholder") == "base 95"
             first = page.inner_text("#suggestions li:first-child")
             assert first == f"line 4: {PLANTED}"
             page.click("#suggestions li:first-child")  # jumps to line 4 of the source

@@ -149,7 +149,11 @@
     slider.value = st.position !== undefined && st.position !== null ? st.position : (i.low + i.high) / 2;
     $("low").value = mine || c.coded ? (st.low === null || st.low === undefined ? "" : st.low) : "";
     $("high").value = mine || c.coded ? (st.high === null || st.high === undefined ? "" : st.high) : "";
-    $("salience").value = st.salience !== undefined && st.salience !== null ? st.salience : "";
+    // a cell not yet coded offers no number: the base's values are shown as placeholders only
+    var base = c.stance || {};
+    $("position").placeholder = base.position != null ? "base " + base.position : "";
+    $("salience").placeholder = base.salience != null ? "base " + base.salience : "";
+    $("salience").value = mine || c.coded ? st.salience : "";
     $("salience-low").value = mine || c.coded ? (st.salience_low == null ? "" : st.salience_low) : "";
     $("salience-high").value = mine || c.coded ? (st.salience_high == null ? "" : st.salience_high) : "";
     $("quote").value = mine || c.coded ? (st.quote || "") : "";
