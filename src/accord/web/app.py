@@ -689,6 +689,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    __import__("accord.web.workbench", fromlist=["add_routes"]).add_routes(api, folder)
 
     @api.get("/api/scenarios")
     def scenarios():
