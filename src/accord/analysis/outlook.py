@@ -449,7 +449,8 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
                 hr = (np.maximum(s, 0.0) / params.slack_ref) ** params.slack_exponent \
                     * params.ripeness_ratio ** ripe * params.cost_ratio ** cum \
                     * hold[:, None] * np.tile(base_hr[:, first - 1:end - 1], (L, 1))
-                h = np.where(s > 0.0, -np.expm1(np.log1p(-h0[d]) * hr), 0.0)
+                # a slack within the LP's round-off (TOL) of 0 is no zone of agreement
+                h = np.where(s > TOL, -np.expm1(np.log1p(-h0[d]) * hr), 0.0)
                 hazard[d][:, ds, first - 1:end - 1] = h.reshape(L, size, -1)
                 if k == 0:
                     if reads_package:  # the package's own terms decide how long it holds
