@@ -154,7 +154,11 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
                         open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
                                         ("max_rounds", "cycle"))[:, None]
                         lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
-                        cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan)))
+                        step = np.diff(tail, axis=1)
+                        eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
+                        turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
+                        cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan),
+                                       open_ & turns))
                 if "nbs_gain_possible" in ex:
                     no_gain.append(~np.asarray(ex["nbs_gain_possible"], bool)[:, -1])
         except ValueError as exc:
@@ -189,7 +193,12 @@ def _diagnostics(scenario: Scenario, cycles, no_gain) -> dict[str, Any]:
         lo = np.concatenate([c[0] for c in cycles])
         hi = np.concatenate([c[1] for c in cycles])
         width = np.where(scenario.high > scenario.low, scenario.high - scenario.low, 1.0)
-        cyc = np.nan_to_num(hi - lo) > 0.01 * width  # draws whose forecast keeps moving
+        moving = np.nan_to_num(hi - lo) > 0.01 * width  # draws whose forecast keeps moving
+        turns = np.concatenate([c[2] for c in cycles])
+        if (moving & ~turns).any():  # still drifting one way when the rounds ran out
+            out["drift_share"] = {x: float((moving & ~turns)[:, j].mean())
+                                  for j, x in enumerate(ids)}
+        cyc = moving & turns  # up and down: a cycle, exact or not
         if cyc.any():
             out["swing_share"] = {x: float(cyc[:, j].mean()) for j, x in enumerate(ids)}
             out["swing_low"] = {x: float(np.median(lo[cyc[:, j], j])) if cyc[:, j].any() else None
