@@ -47,8 +47,8 @@ def handled(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except ScenarioError as exc:
-            for p in exc.problems:
-                err.print(f"[red]error[/red] {_esc(str(p))}")
+            for p in exc.problems:  # one line each, unbroken, so that grep and editors find them
+                err.print(f"[red]error[/red] {_esc(str(p))}", soft_wrap=True)
             if exc.truncated:
                 err.print(f"... and {exc.truncated} more problems")
             n = len(exc.problems) + exc.truncated

@@ -11,7 +11,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, handled, out
+from ..analysis.summary import DRAWS, SEED
+from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, _plural, handled, out
 
 BACKEND_HELP = "Where to run the sweep: local (default) or dask."
 SCHEDULER_HELP = "Address of a dask.distributed scheduler (default with --backend dask: a local 2-worker cluster)."
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
     @app.command("feasibility")
     @handled
     def feasibility_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
-                        draws: int = typer.Option(2_000, "--draws", min=1, help="Monte-Carlo draws per view."),
+                        draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
                         seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                         deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals (default: comprehensive and every named deal)."),
                         unsettled: str = typer.Option("reserved", "--unsettled", help=UNSETTLED_HELP),
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
             print(dumps(res.to_json()))
             return
         s = res.summary
-        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {res.draws} draws per view, seed {seed}, "
+        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {_plural(res.draws, 'draw')} per view, seed {seed}, "
                   f"unsettled issues: {unsettled})")
         deal_names = list(dict.fromkeys(s.deal))
         table = Table(title=_esc("P(deal feasible): some settlement every veto player prefers to no deal "
@@ -128,7 +129,7 @@ def register(app: typer.Typer) -> None:
                    levers: Optional[Path] = typer.Argument(None, help="Levers file (YAML; default: levers.yaml next to the scenario)."),
                    models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines' (default) or 'all'."),
                    model: Optional[str] = typer.Option(None, "--model", help="Model whose forecast shifts are printed (default: compromise or the first)."),
-                   draws: int = typer.Option(1_000, "--draws", min=1, help="Monte-Carlo draws per view."),
+                   draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
                    seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                    deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals."),
                    unsettled: str = typer.Option("reserved", "--unsettled", help=UNSETTLED_HELP),
@@ -151,8 +152,8 @@ def register(app: typer.Typer) -> None:
             print(dumps(res.to_json()))
             return
         label = "ensemble" if len(res.views) > 1 else res.views[0]
-        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; levers {path}; {res.draws} draws per "
-                  f"view, seed {seed}; {label})")
+        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; levers {path}; "
+                  f"{_plural(res.draws, 'draw')} per view, seed {seed}; {label})")
         f = res.feasibility[res.feasibility.view == label]
         deal_names = list(dict.fromkeys(f.deal))
         titles = {lv.name: lv.title for lv in res.levers}
@@ -217,6 +218,9 @@ def register(app: typer.Typer) -> None:
                          "draws": draws, "view": view, "ranking": _records(ranking),
                          "effects": _records(effects), "concessions": _records(conc)}))
             return
+        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; "
+                  f"{('view ' + view) if view else 'the base coding, not the views (--view V for one)'}; "
+                  f"{_plural(draws, 'draw')}, seed {seed})")
         for m in dict.fromkeys(ranking.model):
             table = Table(title=_esc(f"Key actors ({m}): mean |forecast shift|, % of each scale, per step "
                                 "(capability +10%, salience +0.1, position +5% of scale)"),
