@@ -113,3 +113,19 @@ def test_forecast_json_carries_the_summary_and_the_default_draws():
     assert doc["summary"]["issues"][0]["issue"] == "emissions"
     assert doc["summary"]["seed"] == SEED
     assert DRAWS == 2_000
+
+
+def test_scenarios_copy_gives_an_editable_copy_that_name_lookups_then_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["scenarios", "copy", "eu-emissions"])
+    assert r.exit_code == 0, r.output
+    copy = tmp_path / "scenarios" / "eu-emissions" / "scenario.yaml"
+    text = copy.read_text()
+    copy.write_text(text.replace("title: EC car-emission", "title: My edited EC car-emission"))
+    r = runner.invoke(app, ["check", "eu-emissions"])
+    assert r.exit_code == 0 and "scenarios/eu-emissions" in r.stdout
+    assert "read scenarios/eu-emissions (the local copy" in r.output  # provenance on stderr
+    assert accord.load("eu-emissions").title.startswith("My edited")
+    again = runner.invoke(app, ["scenarios", "copy", "eu-emissions"])
+    assert again.exit_code == 2 and "exists" in again.output
+    assert copy.read_text().startswith(text[:20]) and "My edited" in copy.read_text()

@@ -82,11 +82,41 @@ def _load(scenario: str, fmt: Optional[str] = None, lenient: bool = False, view:
     from .scenario import load
 
     sc = load(scenario, format=fmt, lenient=lenient)
+    _say_read(scenario, sc)
     for note in sc.notes:
         err.print(f"note: {sc.path}: {_esc(note)}")
     if view:
         sc = sc.view(view)
     return sc
+
+
+def _say_read(ref: str, sc) -> None:
+    """Provenance on stderr: which files were read, and whether the packaged copy was used."""
+    from .scenario.load import is_packaged, source_files
+
+    files = source_files(sc)
+    if not files:
+        return
+    root = Path(sc.path)
+    base = root if root.is_dir() else root.parent
+    where = _shown(base)
+    if is_packaged(sc.path):
+        where = (f"the packaged copy ({where}; `accord scenarios copy {root.name} scenarios` "
+                 "gives an editable one)")
+    elif not Path(ref).exists():
+        where = f"{where} (the local copy, not the packaged one)"
+    names = ", ".join(f.relative_to(base).as_posix() if f.is_relative_to(base) else str(f)
+                      for f in files)
+    err.print(f"read {_esc(where)}: {_esc(names)}", soft_wrap=True, highlight=False)
+
+
+def _shown(p: Path) -> str:
+    """A path relative to the working directory when it lies inside it."""
+    try:
+        return Path(os.path.relpath(p.resolve(), Path.cwd().resolve())).as_posix() \
+            if p.resolve().is_relative_to(Path.cwd().resolve()) else str(p)
+    except (OSError, ValueError):
+        return str(p)
 
 
 def _params(items: list[str]) -> dict[str, str]:
@@ -419,6 +449,54 @@ def _print_forecast(result, top: int) -> None:
         out.print(f"[dim]note: {note}[/dim]")
     for m, why in result.skipped.items():
         out.print(f"[yellow]skipped {m}[/yellow]: {_esc(why)}")
+
+
+scenarios_app = typer.Typer(no_args_is_help=True, help="The bundled scenarios: list them, copy one to edit.")
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.command("list")
+@handled
+def scenarios_list_cmd() -> None:
+    """List the bundled scenarios (and whether ./scenarios holds a local copy)."""
+    from .scenario import bundled_names
+    from .scenario.load import LOCAL
+
+    for name in bundled_names():
+        local = Path.cwd() / LOCAL / name
+        out.print(f"{name}" + (f"  (local copy: {LOCAL}/{name}, used instead)" if local.is_dir() else ""))
+
+
+@scenarios_app.command("copy")
+@handled
+def scenarios_copy_cmd(name: str = typer.Argument(..., help="A bundled scenario (see `accord scenarios list`)."),
+                       directory: Path = typer.Argument(Path("scenarios"), help="Where to put the copy: DIR/NAME when DIR is a folder (default ./scenarios)."),
+                       ) -> None:
+    """Copy a bundled scenario to edit it; `accord … NAME` then reads ./scenarios/NAME."""
+    import shutil
+
+    from .scenario import bundled, bundled_names
+
+    if name not in bundled_names():
+        raise UsageProblem(f"{name!r}: not a bundled scenario ({', '.join(bundled_names())})")
+    target = directory / name if directory.is_dir() or directory.name == "scenarios" else directory
+    if target.exists():
+        raise UsageProblem(f"{target} exists; nothing was copied (your files are left as they are)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(bundled(name), target, symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    n = sum(1 for f in target.rglob("*") if f.is_file())
+    out.print(f"copied {name} to {target} ({_plural(n, 'file')})")
+    from .scenario import load as _read
+
+    corpus = _read(bundled(name)).corpus
+    if corpus and Path(corpus).is_dir() and _read(target).corpus != corpus:
+        out.print(f"its sources' texts stay at {corpus}: check quotes with "
+                  f"`accord evidence check {target} --corpus {corpus}`")
+    if target.resolve() == (Path.cwd() / "scenarios" / name).resolve():
+        out.print(f"`accord forecast {name}` now reads this copy (it says so on stderr)")
+    else:
+        out.print(f"edit it, then: accord forecast {target}")
 
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Source documents: index, check quotes, search.")
