@@ -180,6 +180,8 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
             lenient: bool = typer.Option(False, "--lenient", help="Reproduce a peer reader's tolerance of bad rows (reported on stderr)."),
             json_out: bool = typer.Option(False, "--json", help="Print the JSON trajectory (the public contract).")) -> None:
     """Run one model on a scenario and show its trajectory."""
+    import numpy as np
+
     from . import models
     from .results import dumps, run_document
 
@@ -206,9 +208,22 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
     for r in doc["rounds"]:
         table.add_row(str(r["round"]), *[_fmt(r["forecast"][i.id]) for i in sc.issues])
     out.print(table)
-    out.print(f"stop: {doc['stop_reason']} · preset {doc['preset']} · seed {seed}")
-    if doc["stop_reason"] == "cycle" and "forecast_interval" in doc:
-        out.print(f"cycle: forecast range {doc['forecast_interval']}")
+    from .analysis.summary import explain_stop
+
+    _para(f"stop: {doc['stop_reason']} ({explain_stop(doc['stop_reason'])}) · preset "
+          f"{doc['preset']} · seed {seed}")
+    path = outcome.forecast[0]
+    if path.shape[0] > 2 and doc["stop_reason"] in ("max_rounds", "cycle"):
+        tail = path[path.shape[0] // 2:]
+        for j, issue in enumerate(sc.issues):
+            lo, hi = float(tail[:, j].min()), float(tail[:, j].max())
+            steps = np.diff(tail[:, j])
+            if hi - lo > 0.01 * (issue.high - issue.low) and (steps > 0).any() and (steps < 0).any():
+                _para(f"{issue.id}: the forecast cycles between {lo:.2f} and {hi:.2f} over the last "
+                      f"half of the rounds; the number above is the last round's, so read the "
+                      f"range rather than the point")
+    if "forecast_interval" in doc and doc["stop_reason"] == "cycle":
+        _para(f"cycle: forecast range {doc['forecast_interval']}")
 
 
 @app.command("check")
@@ -359,6 +374,23 @@ def _model_list(spec: Optional[str]) -> Optional[list[str]]:
     for n in names:
         models.get(n)
     return names
+
+
+class _working:
+    """A spinner on stderr (terminals only) for work that reports no steps of its own."""
+
+    def __init__(self, label: str):
+        self.label, self.status = label, None
+
+    def __enter__(self):
+        if err.is_terminal:
+            self.status = err.status(f"{self.label} …")
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.stop()
 
 
 class _progress:
@@ -561,21 +593,31 @@ def evidence_search_cmd(query: str = typer.Argument(..., help="Words to look for
     from .evidence import search
 
     lines = None
+    sc = None
     if scenario is not None and source is not None:
         sc = _load(scenario)
         if source not in sc.sources or not sc.sources[source].file:
             raise UsageProblem(f"--source {source!r}: not a source with a file in {sc.path} "
                                f"(sources: {', '.join(sc.sources) or 'none'})")
         source, lines = sc.sources[source].file, sc.sources[source].lines
+    authors: dict[str, str] = {}
+    if scenario is not None:  # cite authors, not the corpus's hashed file names
+        sc = sc if sc is not None else _load(scenario)
+        for s in sc.sources.values():
+            if s.file:
+                authors[s.file] = (s.author or s.id) + (f" ({s.date.year})" if s.date else "")
     hits = search(_db(db), query, source=source, limit=limit, lines=lines)
     if json_out:
         import json
 
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
-    table = Table("score", "file", "lines", "passage")
+    table = Table("score", "source" if authors else "file", "lines", "passage")
     for h in hits:
-        table.add_row(f"{h.score:.2f}", _esc(h.file), f"{h.line_start}-{h.line_end}", _esc(h.snippet))
+        table.add_row(f"{h.score:.2f}", _esc(authors.get(h.file, h.file)),
+                      f"{h.line_start}-{h.line_end}", _esc(h.snippet))
+    if not authors:
+        out.print("[dim]--scenario NAME names the sources' authors instead of their files[/dim]")
     out.print(table)
 
 

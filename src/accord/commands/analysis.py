@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..analysis.summary import DRAWS, SEED
-from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, _plural, handled, out
+from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, _plural, _working, handled, out
 
 BACKEND_HELP = "Where to run the sweep: local (default) or dask."
 SCHEDULER_HELP = "Address of a dask.distributed scheduler (default with --backend dask: a local 2-worker cluster)."
@@ -58,8 +58,9 @@ def register(app: typer.Typer) -> None:
         from ..results import dumps
 
         sc = _load(scenario, fmt)
-        res = feasibility(sc, draws=draws, seed=seed, deals=_deals(deals), unsettled=unsettled,
-                          backend=backend, scheduler=scheduler)
+        with _working("feasibility"):
+            res = feasibility(sc, draws=draws, seed=seed, deals=_deals(deals),
+                              unsettled=unsettled, backend=backend, scheduler=scheduler)
         if json_out:
             print(dumps(res.to_json()))
             return
@@ -67,8 +68,9 @@ def register(app: typer.Typer) -> None:
         out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {_plural(res.draws, 'draw')} per view, seed {seed}, "
                   f"unsettled issues: {unsettled})")
         deal_names = list(dict.fromkeys(s.deal))
-        table = Table(title=_esc("P(deal feasible): some settlement every veto player prefers to no deal "
-                            "[95% interval]"), title_justify="left")
+        table = Table(title=_esc("Zone of agreement: share of coding draws in which some settlement "
+                                 "every veto player prefers to no deal exists [95% interval] (not a "
+                                 "probability of a deal)"), title_justify="left")
         table.add_column("view")
         for d in deal_names:
             table.add_column(d, justify="right")
@@ -86,7 +88,8 @@ def register(app: typer.Typer) -> None:
         sp = res.spoilers[(res.spoilers.view == label) & (res.spoilers.p_blocks > 0)]
         table = Table(title=_esc(f"Spoilers ({label}): veto players short of their no-deal value at the "
                             "closest package"), title_justify="left")
-        for c in ("deal", "actor", "P(veto)", "P(blocks)", "median shortfall", "p90 shortfall"):
+        for c in ("deal", "actor", "P(veto)", "P(blocks)", "median shortfall (utility, 0–1)",
+                  "p90 shortfall (utility)"):
             table.add_column(c, justify="left" if c in ("deal", "actor") else "right")
         for r in sp.itertuples():
             table.add_row(r.deal, r.actor, _pct(r.p_veto), _pct(r.p_blocks),
@@ -145,9 +148,10 @@ def register(app: typer.Typer) -> None:
         path = levers or default_levers_path(sc)
         if path is None:
             raise UsageProblem(f"no LEVERS file given and no levers.yaml next to {sc.path}")
-        res = whatif(sc, path, models=_models(models_opt), draws=draws, seed=seed,
-                     deals=_deals(deals), unsettled=unsettled, backend=backend,
-                     scheduler=scheduler)
+        with _working("what-if levers"):
+            res = whatif(sc, path, models=_models(models_opt), draws=draws, seed=seed,
+                         deals=_deals(deals), unsettled=unsettled, backend=backend,
+                         scheduler=scheduler)
         if json_out:
             print(dumps(res.to_json()))
             return
@@ -211,8 +215,10 @@ def register(app: typer.Typer) -> None:
         from ..results import dumps
 
         sc = _load(scenario, fmt)
-        effects, ranking = key_actors(sc, _models(models_opt), draws=draws, seed=seed, view=view)
-        conc = concessions(sc, draws=draws, seed=seed, view=view, deals=_deals(deals))
+        with _working("key actors and concessions"):
+            effects, ranking = key_actors(sc, _models(models_opt), draws=draws, seed=seed,
+                                          view=view)
+            conc = concessions(sc, draws=draws, seed=seed, view=view, deals=_deals(deals))
         if json_out:
             print(dumps({"scenario": sc.id, "scenario_sha256": sc.sha256, "seed": seed,
                          "draws": draws, "view": view, "ranking": _records(ranking),
@@ -234,8 +240,9 @@ def register(app: typer.Typer) -> None:
         if len(conc):
             table = Table(title=_esc("Who would have to move for a deal to be feasible: fall of the "
                                 "no-deal value needed (utility, [0, 1])"), title_justify="left")
-            for c in ("deal", "actor", "no-deal", "P(must concede)", "median needed", "p90 needed",
-                      "P(others block anyway)", "median margin"):
+            for c in ("deal", "actor", "no-deal (utility)", "P(must concede)",
+                      "median needed (utility)", "p90 needed", "P(others block anyway)",
+                      "median margin (utility)"):
                 table.add_column(c, justify="left" if c in ("deal", "actor") else "right")
             for r in conc.itertuples():
                 table.add_row(r.deal, r.actor, _fmt(r.no_deal), _pct(r.p_needed),
@@ -266,8 +273,9 @@ def register(app: typer.Typer) -> None:
         if n & (n - 1):
             raise UsageProblem(f"--n {n}: expected a power of 2 (Sobol' sequence)")
         sc = _load(scenario, fmt)
-        res = sobol(sc, model=model, n=n, seed=seed, view=view, backend=backend,
-                    scheduler=scheduler, spread=spread)
+        with _working("Sobol indices"):
+            res = sobol(sc, model=model, n=n, seed=seed, view=view, backend=backend,
+                        scheduler=scheduler, spread=spread)
         if json_out:
             print(dumps({"scenario": sc.id, "scenario_sha256": sc.sha256, "seed": seed, "n": n,
                          "model": model, "view": view, "spread": spread, "evaluations": res.evaluations,

@@ -35,6 +35,10 @@ def register(app: typer.Typer) -> None:
         opts = ReportOptions(models=_model_list(models_opt), draws=draws,
                              dynamic_draws=dynamic_draws, seed=seed, corpus_dir=corpus,
                              generated=date)
-        html = render(sc, options=opts)
+        from ..cli import _progress
+
+        n = len(_model_list(models_opt) or []) or len(__import__("accord").models.available())
+        with _progress(n + 2, "report") as step:
+            html = render(sc, options=opts, progress=step)
         write(output, html, force=force)
         out.print(f"wrote {output} ({len(html.encode('utf-8')):,} bytes)")

@@ -627,7 +627,7 @@ def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures, fe
 
 
 def render(scenario: Scenario, forecast=None, options: ReportOptions | None = None,
-           **kwargs: Any) -> str:
+           progress: Callable[[str], None] | None = None, **kwargs: Any) -> str:
     """The report of ``scenario`` as one HTML document (plotly's JavaScript inlined).
 
     ``forecast``: a :class:`~accord.analysis.ensemble.Forecast` to show (computed with
@@ -645,7 +645,7 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     names = list(opts.models) if opts.models is not None else list(_models.available())
     if forecast is None:
         res = analyse(sc, draws=opts.draws, seed=opts.seed, models=names,
-                      dynamic_draws=opts.dynamic_draws)
+                      dynamic_draws=opts.dynamic_draws, progress=progress)
     else:
         res = analyse(sc, draws=forecast.draws, seed=forecast.seed, models=forecast.models,
                       dynamic_draws=opts.dynamic_draws, forecast=forecast)
