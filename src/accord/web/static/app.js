@@ -308,7 +308,7 @@
   function openEditor(actor, issue, field) {
     var qy = quantityOf(actor, issue, field);
     if (!qy) { return; }
-    state.editing = { actor: actor, issue: issue };
+    state.editing = { actor: actor, issue: issue, q: qy, field: field };
     $("edit-title").textContent = actor + (field === "capability" ? "" : " · " + issue);
     $("edit-field").value = field;
     $("edit-value").value = g(qy.value);
@@ -412,13 +412,21 @@
     if (b) { openEditor(b.dataset.actor, b.dataset.issue, b.dataset.field); }
   });
   $("edit-cancel").addEventListener("click", function () { $("editor").hidden = true; });
+  function effectiveRange(ch) {  // an empty box keeps the number's current range
+    var q = (state.editing && state.editing.q) || {};
+    var field = $("edit-field").value, same = q && state.editing && field === (state.editing.field || field);
+    return { low: ch.low != null ? ch.low : (same ? q.low : null),
+             high: ch.high != null ? ch.high : (same ? q.high : null) };
+  }
   function outsideRange(ch) {
-    if (ch.value == null || ch.low == null || ch.high == null) { return false; }
-    return ch.value < ch.low || ch.value > ch.high;
+    var r = effectiveRange(ch);
+    if (ch.value == null || r.low == null || r.high == null) { return false; }
+    return ch.value < r.low || ch.value > r.high;
   }
   function offerRange(ch) {
-    var lo = Math.min(ch.low, ch.value), hi = Math.max(ch.high, ch.value);
-    $("edit-error").innerHTML = esc("value " + g(ch.value) + " lies outside its range [" + g(ch.low) + ", " + g(ch.high) + "].") +
+    var r = effectiveRange(ch);
+    var lo = Math.min(r.low, ch.value), hi = Math.max(r.high, ch.value);
+    $("edit-error").innerHTML = esc("value " + g(ch.value) + " lies outside its range [" + g(r.low) + ", " + g(r.high) + "].") +
       " <button type=\"button\" id=\"edit-move-range\">Move the range to [" + esc(g(lo)) + ", " + esc(g(hi)) + "]</button>";
     $("edit-move-range").addEventListener("click", function () {
       $("edit-low").value = g(lo); $("edit-high").value = g(hi); $("edit-error").textContent = "";
@@ -431,7 +439,14 @@
     state.whatifs = state.whatifs.filter(function (c) { return !(c.actor === ch.actor && c.issue === ch.issue && c.field === ch.field); });
     state.whatifs.push(ch);
     $("editor").hidden = true;
-    runForecast().then(function () { if ($("status").style.color) { state.whatifs.pop(); renderWhatifs(); } });
+    runForecast().then(function () {
+      if ($("status").style.color) {  // refused: undo it and show why, in the editor
+        state.whatifs.pop(); renderWhatifs();
+        $("edit-error").textContent = $("status").textContent;
+        $("editor").hidden = false;
+        runForecast();
+      }
+    });
   });
   $("whatif-clear").addEventListener("click", function () { state.whatifs = []; runForecast(); });
   $("edit-form").addEventListener("submit", function (e) {
