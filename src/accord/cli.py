@@ -235,7 +235,7 @@ def check_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder,
     sc = _load(scenario, fmt, lenient)
     n_st = len(sc.stances)
     out.print(f"[green]ok[/green] {sc.path}: {sc.format}, {len(sc.actors)} actors, "
-              f"{len(sc.issues)} issues, {n_st} stances, {len(sc.views)} views")
+              f"{len(sc.issues)} issues, {n_st} stances, {len(sc.views)} views", soft_wrap=True)
 
 
 @app.command("import")
@@ -578,7 +578,7 @@ def evidence_check_cmd(scenario: str = typer.Argument(..., help="Scenario file o
         out.print(table)
     report.raise_if_failed()
     if not json_out:
-        out.print(f"[green]ok[/green] {sc.path}: {report.summary()}")
+        out.print(f"[green]ok[/green] {sc.path}: {report.summary()}", soft_wrap=True)
 
 
 @evidence_app.command("search")
