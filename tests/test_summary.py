@@ -32,7 +32,7 @@ def test_each_issue_is_settled_in_words_with_its_unit_and_80_percent_interval(eu
 
 
 def test_without_an_outlook_the_deal_part_is_labelled_a_share_not_a_probability():
-    s = summarize(accord.load("ukraine-2025"), draws=40, models=FAST, levers=None)
+    s = summarize(accord.load("ukraine-2025"), draws=40, models=FAST, levers=None, outlook=None)
     assert s.deal_source == "feasibility"
     assert all(d.label == ZONE_LABEL for d in s.deals)
     assert "not a probability" in s.headline[0]
@@ -82,7 +82,8 @@ def test_the_outlook_hook_gives_a_dated_probability():
                   outlook=_Outlook())
     assert s.deal_source == "outlook"
     assert s.deals[0].label == "P(deal by 2025-12)" and s.deals[0].zone_share is not None
-    assert "30% chance of a deal by 2025-12" in s.headline[0]
+    assert "by 2025-12" in s.headline[0] and "comprehensive 30%" in s.headline[0]
+    assert "P(it still holds a year later): comprehensive 70%" in s.headline[0]
 
 
 def _lines(text: str) -> list[str]:

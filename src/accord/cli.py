@@ -291,7 +291,7 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
     sc = _load(scenario, fmt)
     names = _model_list(models_opt) or list(models.available())
     started = time.perf_counter()
-    with _progress(len(names) + 2, "forecast") as step:
+    with _progress(len(names) + 3, "forecast") as step:
         res = analyse(sc, draws=draws, seed=seed, models=names, dynamic_draws=dynamic_draws,
                       progress=step)
     elapsed = time.perf_counter() - started

@@ -28,6 +28,10 @@ DYNAMIC_DRAWS = 100
 """Draws per view for the dynamic models (BDM, exchange, SMP), which cost far more per draw."""
 SEED = 0
 """Seed of every surface's draws unless asked otherwise."""
+OUTLOOK_DRAWS = 10_000
+"""Draws of the outlook in all (shared by the views), the same on every surface."""
+OUTLOOK_HORIZON = 36
+"""Months of the outlook the summary reads."""
 REFERENCE_MODELS = ("status_quo",)
 """Models that describe no change; shown, but kept out of the pooled central forecast."""
 INTERVAL = "80% interval"
@@ -110,6 +114,10 @@ class DealLine:
     """The feasibility share, also kept when the outlook gives the probability."""
     blockers: tuple[Blocker, ...]
     sentence: str
+    start: str | None = None
+    """'YYYY-MM' the outlook's months count from (outlook only)."""
+    cumulative: tuple[float, ...] = ()
+    """P(deal by month k), k = 1 .. horizon (outlook only)."""
 
 
 @dataclass(frozen=True)
@@ -280,10 +288,13 @@ def deal_outlook_rows(outlook: Any) -> list[OutlookRow]:
 
 def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
             models: Sequence[str] | None = None, dynamic_draws: int = DYNAMIC_DRAWS,
-            outlook: Any = None, levers: Any = "default", forecast: Any = None,
+            outlook: Any = "default", levers: Any = "default", forecast: Any = None,
             progress: Callable[[str], None] | None = None) -> Analysis:
-    """Forecast, feasibility and what-if with one set of draws and seed, and their summary.
+    """Forecast, feasibility, outlook and what-if with one seed, and their summary.
 
+    ``outlook``: ``"default"`` runs :func:`accord.analysis.outlook.outlook` (``OUTLOOK_DRAWS``
+    draws in all, ``OUTLOOK_HORIZON`` months), ``None`` leaves it out (the deals are then
+    described by the feasibility share), or a precomputed outlook result.
     ``levers``: a levers file, a list of levers, ``None`` (no what-if) or ``"default"`` (the
     scenario's ``levers.yaml`` when it has one). ``forecast``: a precomputed forecast with the
     same draws and seed (it is checked). ``progress(step)`` is called before each step.
@@ -311,6 +322,11 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
 
         say("what-if levers")
         wi = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+    if isinstance(outlook, str) and outlook == "default":
+        from .outlook import outlook as _outlook
+
+        say("outlook")
+        outlook = _outlook(scenario, horizon=OUTLOOK_HORIZON, draws=OUTLOOK_DRAWS, seed=seed)
     summary = summarize_results(scenario, forecast, feas, wi, outlook=outlook,
                                 dynamic_draws=dynamic_draws)
     return Analysis(summary, forecast, feas, wi, outlook)
@@ -318,14 +334,14 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
 
 def summarize(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
               models: Sequence[str] | None = None, dynamic_draws: int = DYNAMIC_DRAWS,
-              outlook: Any = None, levers: Any = "default",
+              outlook: Any = "default", levers: Any = "default",
               progress: Callable[[str], None] | None = None) -> Summary:
     """The :class:`Summary` of a scenario (see :func:`analyse`).
 
     >>> import accord
     >>> s = summarize(accord.load("eu-emissions"), draws=50, models=["compromise", "median"])
     >>> s.issues[0].unit, s.deal_source
-    ('years', 'feasibility')
+    ('years', 'outlook')
     """
     return analyse(scenario, draws=draws, seed=seed, models=models, dynamic_draws=dynamic_draws,
                    outlook=outlook, levers=levers, progress=progress).summary
@@ -498,7 +514,8 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
                        if r.p_holds_12m is not None else "") + ".")
             out.append(DealLine(r.deal, issues_of.get(r.deal, ()), "outlook", label,
                                 r.p_by_horizon, None, None, r.by, r.median_months, r.p_holds_12m,
-                                None if z is None else z[0], blockers.get(r.deal, ()), sent))
+                                None if z is None else z[0], blockers.get(r.deal, ()), sent,
+                                r.start, tuple(r.cumulative)))
         return tuple(out), "outlook"
     for d, (p, lo, hi) in zone.items():
         bl = blockers.get(d, ())
@@ -699,6 +716,30 @@ def _model_notes(sc, fc) -> tuple[ModelNote, ...]:
     return tuple(out)
 
 
+def _outlook_headline(deals) -> str:
+    """P(some deal) and each kind's chance within a year and by the horizon, in one sentence."""
+    from .outlook import ANY
+
+    kinds = [d for d in deals if d.deal != ANY]
+    anyd = next((d for d in deals if d.deal == ANY), None)
+
+    def at(d, k):
+        return 100 * d.cumulative[min(k, len(d.cumulative)) - 1]
+
+    parts = []
+    ref = anyd or kinds[0]
+    horizon = len(ref.cumulative)
+    for k in ([12, horizon] if horizon > 12 else [horizon]):
+        by = add_months(ref.start, k)
+        each = ", ".join(f"{d.deal} {at(d, k):.0f}%" for d in kinds)
+        head = f"a deal of some kind {at(anyd, k):.0f}%" if anyd else ""
+        parts.append(f"by {by} ({k} month{'' if k == 1 else 's'}): {head}{' — ' if head else ''}{each}")
+    held = ", ".join(f"{d.deal} {100 * d.p_holds_12m:.0f}%" for d in kinds
+                     if d.p_holds_12m is not None)
+    return ("Chance of an agreement " + "; ".join(parts) + "." +
+            (f" Once reached, P(it still holds a year later): {held}." if held else ""))
+
+
 def _headline(sc, issues, deals, levers, dis, judgement, source) -> tuple[str, ...]:
     from .feasibility import COMPREHENSIVE
 
@@ -710,7 +751,7 @@ def _headline(sc, issues, deals, levers, dis, judgement, source) -> tuple[str, .
         main = next((d for d in deals if d.deal == COMPREHENSIVE), deals[0])
         others = [d for d in deals if d is not main]
         if source == "outlook":
-            out.append(main.sentence)
+            out.append(_outlook_headline(deals))
         else:
             s = (f"A comprehensive settlement every veto player prefers to no deal exists in "
                  f"{100 * main.value:.0f}% of coding draws"
