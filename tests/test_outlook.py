@@ -263,8 +263,8 @@ def test_same_seed_same_json_and_the_contract_keys():
     args = ["outlook", sc.path, "--draws", "300", "--horizon", "18", "--seed", "9", "--json"]
     a, b = runner.invoke(app, args), runner.invoke(app, args)
     assert a.exit_code == 0, a.output
-    assert a.output == b.output
-    doc = json.loads(a.output)
+    assert a.stdout == b.stdout
+    doc = json.loads(a.stdout)
     assert doc["horizon_months"] == 18 and doc["seed"] == 9 and doc["draws"] == 300
     view = doc["deals"][COMPREHENSIVE]["views"]["toy"]          # named after the scenario
     assert view["start"] == "2025-01" and len(view["cumulative"]) == 18

@@ -176,7 +176,7 @@ def test_the_first_screen_is_the_conclusion_and_one_figure(flagship_report, laun
             first = page.locator(".conclusion li").first
             box = first.bounding_box()
             assert box is not None and box["y"] + box["height"] <= 900
-            assert "coding draws" in first.inner_text()  # the deal part, labelled honestly
+            assert "Chance of an agreement by" in first.inner_text()  # dated, from the outlook
             fig = page.locator("#summary .plotly-graph-div").first.bounding_box()
             assert fig is not None and fig["y"] < 900 and fig["width"] > 300
             summary = json.loads(page.locator("#accord-summary").inner_text())
