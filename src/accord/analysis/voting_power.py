@@ -303,6 +303,71 @@ def council_power(date: dt.date, rule: str, index: str = "ssi", *,
     return dict(_council_power_cached(period.name, rule, index, pops))
 
 
-__all__ = ["CouncilRule", "CouncilPeriod", "COUNCIL_PERIODS", "RULES", "INDICES",
+SUPRANATIONAL = ("largest_state", "dropped", "procedure")
+"""How the Commission (``com``) and the Parliament (``ep``) are weighed beside the Council:
+``largest_state`` both at the power of the largest member (the DEU reviewers' setting that
+scores 23.00 on the 351 issues); ``dropped`` both at 0 (Council-centric, Thomson & Hosli
+2006); ``procedure`` the Commission at the largest member's power under every procedure and
+the Parliament there only under co-decision (``COD``), at 0 under consultation, where its
+opinion does not bind (accord's reading of the treaties, not a published estimate)."""
+
+POWER = ("auto", "file", "ssi", "banzhaf", "votes", "equal")
+"""Capability of DEU actors: ``file`` the ``c<actor>`` columns; ``ssi``/``banzhaf``/``votes``
+the Council rule in force at the decision date; ``equal`` 1 for everyone (the old setting);
+``auto`` ``file`` where the file has capability columns, else ``ssi`` where it codes the
+voting rule, else ``equal``."""
+
+
+def deu_capability(data, power: str = "auto", supranational: str = "largest_state"
+                   ) -> tuple[np.ndarray, str, dict]:
+    """``[n, a]`` capabilities of a :class:`~accord.scenario.io.deu.DeuData` (in percent of
+    the Council's power), the resolved ``power`` and counts of what could not be weighed.
+
+    An issue without a coded rule or date keeps equal capabilities (counted as
+    ``power_unknown``); an actor with a stance but no vote in the Council of the day (not a
+    member, not ``com``/``ep``) gets 0 (counted as ``stance_without_vote``)."""
+    if power not in POWER:
+        raise ValueError(f"power {power!r}; expected one of {', '.join(POWER)}")
+    if supranational not in SUPRANATIONAL:
+        raise ValueError(f"supranational {supranational!r}; expected one of "
+                         f"{', '.join(SUPRANATIONAL)}")
+    n, a = data.position.shape
+    if power == "auto":
+        power = ("file" if data.capability_given else
+                 "ssi" if any(data.rule) and any(d is not None for d in data.decided) else "equal")
+    notes = {"power_unknown": 0, "stance_without_vote": 0}
+    if power == "file":
+        return np.array(data.capability, float), power, notes
+    cap = np.ones((n, a))
+    if power == "equal":
+        return cap, power, notes
+    codes = [x.lower() for x in data.actors]
+    for k in range(n):
+        rule, date = data.rule[k], data.decided[k]
+        if not rule or date is None:
+            notes["power_unknown"] += 1
+            continue
+        try:
+            p = council_power(date, rule, power)
+        except ValueError:
+            notes["power_unknown"] += 1
+            continue
+        top = max(p.values())
+        proc = data.procedure[k].upper() if data.procedure else ""
+        for j, x in enumerate(codes):
+            if x == "com":
+                v = 0.0 if supranational == "dropped" else top
+            elif x == "ep":
+                v = (top if supranational == "largest_state"
+                     or (supranational == "procedure" and proc == "COD") else 0.0)
+            else:
+                v = p.get(x, 0.0)
+                if x not in p and not np.isnan(data.position[k, j]):
+                    notes["stance_without_vote"] += 1
+            cap[k, j] = 100.0 * v
+    return cap, power, notes
+
+
+__all__ = ["SUPRANATIONAL", "POWER", "deu_capability", "CouncilRule", "CouncilPeriod", "COUNCIL_PERIODS", "RULES", "INDICES",
            "LISBON_POPULATION_2016", "period_on", "council_rule", "council_power",
            "shapley_shubik", "banzhaf", "swings"]
