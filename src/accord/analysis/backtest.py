@@ -26,6 +26,10 @@ The setting, each choice a named parameter:
   95% intervals, with a randomised PIT histogram; each against the compromise model (Achen
   2006) with a paired bootstrap CI over the same issues; broken down by Council rule, binary
   or graded issue, period and procedure.
+- **Calibration**: the perturbation draws show how a forecast moves with the coding, not how
+  far forecasts land from outcomes; the ``*_cal`` scores widen each model's draws by its
+  out-of-fold errors (:func:`calibrated`), so both the raw and the calibrated distribution
+  are on the table.
 - **Ensemble**: a convex combination of the models whose weights minimise the absolute error
   on the other folds of proposals (cross-validation by proposal, :func:`ensemble_cv`); it is
   scored only out of fold.
@@ -345,7 +349,33 @@ def diagnose(table: dict[str, np.ndarray], data: DeuData, ok: np.ndarray) -> pd.
 
 COLUMNS = ["model", "n", "failed", "mae", "mae_low", "mae_high", "diff", "diff_low",
            "diff_high", "rmse", "median_ae", "within_10", "crps", "coverage_50", "coverage_80",
-           "coverage_95"]
+           "coverage_95", "crps_cal", "coverage_50_cal", "coverage_80_cal", "coverage_95_cal"]
+CAL_QUANTILES = 20
+"""Residual quantiles per draw in a calibrated distribution (:func:`calibrated`)."""
+
+
+def calibrated(table: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """``[draws·Q, n]`` a model's distribution widened by its out-of-fold errors.
+
+    The perturbation draws say how the forecast moves with the coding; they say nothing of how
+    far a model's forecasts land from outcomes, which on DEU is 20-30 points. For an issue of
+    fold f, each draw is shifted by the ``CAL_QUANTILES`` mid-quantiles of the model's point
+    errors (outcome − forecast) on the *other* folds of proposals, then clipped to [0, 100]
+    (outcomes lie there, a third of them at an end). Split conformal prediction by proposal:
+    no outcome of fold f shapes fold f's distribution. ``fold`` is -1 on unscored issues."""
+    draws = table[1:] if table.shape[0] > 1 else table[:1]
+    out = np.full((draws.shape[0] * CAL_QUANTILES, table.shape[1]), np.nan)
+    resid = y - table[0]
+    levels = (np.arange(CAL_QUANTILES) + 0.5) / CAL_QUANTILES
+    for f in np.unique(fold[fold >= 0]):
+        train = (fold >= 0) & (fold != f) & np.isfinite(resid)
+        test = np.nonzero(fold == f)[0]
+        if not train.any():
+            continue
+        q = np.quantile(resid[train], levels)
+        x = draws[:, test][:, None, :] + q[None, :, None]
+        out[:, test] = np.clip(x, 0.0, 100.0).reshape(-1, test.size)
+    return out
 
 
 def predictions(data: DeuData, models: Sequence[str], seed: int = 0
@@ -362,7 +392,7 @@ def predictions(data: DeuData, models: Sequence[str], seed: int = 0
 
 def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
              n_boot: int = 2000, seed: int = 0, *, confidence: float = 0.95,
-             ignore: Sequence[str] = (), draws: int = 20, position_sd: float = 10.0,
+             ignore: Sequence[str] = (), draws: int = 10, position_sd: float = 10.0,
              salience_sd: float = 0.1, power: str = "auto",
              supranational: str = "largest_state", joint: bool = True, folds: int = 5,
              reference_fill: str = "none", min_actors: int = 3) -> pd.DataFrame:
@@ -416,12 +446,15 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
     failures = {m: [f for f in fs if ok[data.issues.index(f[0])]] for m, fs in failures.items()}
 
     ens = None
+    idx = np.nonzero(ok)[0]
+    groups = [data.proposal[k] if data.proposal else data.issues[k] for k in idx]
+    fold_all = np.full(len(y), -1)
     usable = [m for m in names if np.isfinite(table[m][:, ok]).all()]
-    if folds >= 2 and len(usable) >= 2 and ok.sum() >= folds:
-        idx = np.nonzero(ok)[0]
-        X = np.column_stack([table[m][0, idx] for m in usable])
-        groups = [data.proposal[k] if data.proposal else data.issues[k] for k in idx]
+    if folds >= 2 and ok.sum() >= folds:
+        X = np.column_stack([table[m][0, idx] for m in usable]) if usable else np.zeros((idx.size, 0))
         fold, weights, oof = ensemble_cv(X, y[idx], groups, folds, seed)
+        fold_all[idx] = fold
+    if folds >= 2 and len(usable) >= 2 and ok.sum() >= folds:
         full = np.full((draws + 1, len(y)), np.nan)
         full[0, idx] = oof
         if draws:
@@ -434,7 +467,7 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
     order = names + ([ENSEMBLE] if ens else [])
 
     ref_err = np.where(ok, np.abs(table[REFERENCE][0] - y), np.nan)
-    rows, pits = [], {}
+    rows, pits, pits_cal, cal = [], {}, {}, {}
     pit_rng = np.random.default_rng(seed)
     for name in order:
         e = np.where(ok, np.abs(table[name][0] - y), np.nan)
@@ -446,6 +479,13 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
         sc = scores(np.where(ok, table[name][0], np.nan), table[name][1:] if draws else None,
                     np.where(ok, y, np.nan), pit_rng)
         pits[name] = sc.pop("pit")
+        if name != ENSEMBLE and (fold_all >= 0).any():
+            cal[name] = calibrated(table[name], np.where(ok, y, np.nan), fold_all)
+            cs = scores(np.where(ok, table[name][0], np.nan), cal[name], np.where(ok, y, np.nan),
+                        pit_rng)
+            pits_cal[name] = cs["pit"]
+            sc.update({k + "_cal": cs[k] for k in ("crps", "coverage_50", "coverage_80",
+                                                    "coverage_95")})
         rows.append({"model": name, "n": int(fin.sum()), "failed": int((ok & ~fin).sum()),
                      "mae": float(e[fin].mean()) if fin.any() else math.nan,
                      "mae_low": mae_ci[0], "mae_high": mae_ci[1],
@@ -463,9 +503,13 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
                             np.where(m, y, np.nan), np.random.default_rng(seed))
                 e = np.abs(x[0] - y)[m]
                 e = e[np.isfinite(e)]
+                cs = (scores(np.where(m, x[0], np.nan), cal[name], np.where(m, y, np.nan),
+                             np.random.default_rng(seed)) if name in cal else {})
                 sub_rows.append({"subset": dim, "label": label, "model": name, "n": int(e.size),
                                  "mae": float(e.mean()) if e.size else math.nan,
-                                 "crps": sc["crps"], "coverage_80": sc["coverage_80"]})
+                                 "crps": sc["crps"], "coverage_80": sc["coverage_80"],
+                                 "crps_cal": cs.get("crps", math.nan),
+                                 "coverage_80_cal": cs.get("coverage_80", math.nan)})
     result.attrs.update(
         file=data.path, sha256=data.sha256, issues=int(ok.sum()), rows=len(data.issues),
         actors=len(data.actors), seed=seed, n_boot=n_boot, confidence=confidence,
@@ -477,9 +521,9 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
                                  index=pd.Index(data.issues, name="issue")),
         distributions={m: table[m][1:] for m in order}, outcome=y, scorable=ok,
         subsets=pd.DataFrame(sub_rows), diagnosis=diagnose({m: table[m] for m in order}, data, ok),
-        pit=pits, ensemble=ens)
+        pit=pits, pit_cal=pits_cal, folds=fold_all, ensemble=ens)
     return result
 
 
 __all__ = ["DeuData", "REFERENCE", "JOINT_MODELS", "COLUMNS", "read_deu", "perturb",
-           "forecasts", "scores", "ensemble_cv", "subsets", "diagnose", "predictions", "backtest"]
+           "forecasts", "scores", "calibrated", "ensemble_cv", "subsets", "diagnose", "predictions", "backtest"]

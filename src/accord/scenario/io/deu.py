@@ -224,7 +224,7 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
     used = {"rp", "out", *(f"{k}{x}" for x in actors for k in "ps"), *meta,
             *(("c" + x) for x in actors if cap_given), *([id_col] if id_col else [])}
     ignored += [h for h in header if h not in used and h not in ignored and h]
-    if errs:
+    if not actors or "rp" not in col or "out" not in col:
         errs.raise_if_any()  # nothing to check the rows against
 
     n_cols = len(header)
