@@ -140,12 +140,14 @@ def forecasts(data: DeuData, models: Sequence[str], capability: np.ndarray, pos:
         for k in ks:
             failures[name].append((data.issues[k], msg))
 
+    singles = {data.issues[k]: [int(k)] for k in runnable}
     for name in models:
-        if joint and name in JOINT_MODELS:
+        if name in JOINT_MODELS:  # a negotiation is a proposal, or each issue alone
+            units = proposals if joint else singles
             if name == "smp":
-                _smp_stacked(name, data, capability, pos, sal, proposals, seed, out, fail)
+                _smp_stacked(name, data, capability, pos, sal, units, seed, out, fail)
             else:
-                for ks in proposals.values():
+                for ks in units.values():
                     idx = np.array(ks)
                     inp, keep = _issue_inputs(pos, sal, capability[idx].mean(axis=0),
                                               data.reference, idx)

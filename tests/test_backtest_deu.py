@@ -1,0 +1,296 @@
+"""The backtest on generated files in the exact DEU III layout: reading as distributed,
+proposals as negotiations, Council power, forecast distributions, an honest ensemble."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accord.analysis import backtest as bt
+from accord.analysis.backtest import backtest, calibrated, ensemble_cv, scores
+from accord.analysis.deu_synthetic import ACTORS, write_synthetic_deu
+from accord.errors import ScenarioError
+from accord.scenario.io.deu import read_deu
+
+
+@pytest.fixture(scope="module")
+def deu3(tmp_path_factory) -> Path:
+    return write_synthetic_deu(tmp_path_factory.mktemp("deu") / "Dataset_DEU_III.csv",
+                               issues=60, proposals=22, seed=3)
+
+
+def _rewrite(src: Path, dst: Path, sep: str, blank: bool) -> Path:
+    """The same file with another delimiter, and blanks instead of ``999``."""
+    rows = [ln.split(";") for ln in src.read_text().splitlines()]
+    dst.write_text("\n".join(sep.join("" if blank and c == "999" else c for c in r)
+                             for r in rows) + "\n")
+    return dst
+
+
+def test_deu3_as_distributed_is_read_and_what_is_missing_is_counted(deu3):
+    data = read_deu(deu3)
+    s = data.summary
+    assert data.delimiter == ";" and data.actors == ACTORS
+    assert s["rows"] == 60 and s["proposals"] == 22
+    assert s["lone_salience"] > 0  # non-members' salience 0 without a position
+    assert s["no_reference"] > 0 and s["no_outcome"] >= 0
+    assert s["scorable"] == 60 - s["no_outcome"] - s["too_few_actors"]
+    assert np.array_equal(np.isnan(data.position), np.isnan(data.salience))
+    assert np.nanmax(data.salience) <= 1.0
+    # non-members take no place in the game: no Romanian stance before 2007
+    early = np.array([d is not None and d.year < 2007 for d in data.decided])
+    assert np.isnan(data.position[early, ACTORS.index("ro")]).all()
+    assert set(data.rule) <= {"QMV", "QMV(10)", "Unan"}
+    assert len({d for d in data.proposal}) == 22
+    assert all(p == i[: i.rindex("i")] for p, i in zip(data.proposal, data.issues))
+
+
+@pytest.mark.parametrize("sep,blank", [("\t", True), (",", True), (",", False), ("\t", False)])
+def test_tab_comma_and_blank_missing_variants_read_the_same(deu3, tmp_path, sep, blank):
+    a, b = read_deu(deu3), read_deu(_rewrite(deu3, tmp_path / "copy.txt", sep, blank))
+    assert b.delimiter == sep
+    for f in ("position", "salience", "reference", "outcome"):
+        assert np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True)
+    assert (a.decided, a.rule, a.proposal) == (b.decided, b.rule, b.proposal)
+    assert {k: v for k, v in a.summary.items() if k != "delimiter"} == \
+        {k: v for k, v in b.summary.items() if k != "delimiter"}
+
+
+def _mini(tmp_path: Path, rows: list[str], name="mini.csv") -> Path:
+    head = "prnr;isnr;proc;counvte;intro;finact;pcom;scom;pde;sde;plu;slu;pro;sro;rp;out"
+    path = tmp_path / name
+    path.write_text("\n".join([head, *rows]) + "\n")
+    return path
+
+
+def test_dates_come_in_three_shapes_and_a_spreadsheet_reread_is_undone(tmp_path):
+    path = _mini(tmp_path, [
+        "d99001;d99001i1;COD;QMV;03-02-99;17-05-01;0;50;100;50;50;50;999;0;50;40",
+        "d99001;d99001i2;COD;QMV;03-02-1999;2017-05-01;0;50;100;50;50;50;999;0;50;40",
+        "d99002;d99002i1;CNS;Unan;999;999;0;50;100;50;50;50;999;0;999;999"])
+    data = read_deu(path)
+    assert [d and d.isoformat() for d in data.decided] == ["2001-05-17", "2001-05-17", None]
+    assert data.date_from == ("finact", "finact", "")
+    assert math.isnan(data.reference[2]) and not data.scorable[2]
+    # a true ISO date: read as a re-read it would be 5 June 2001, before the proposal
+    literal = _mini(tmp_path, ["d05001;d05001i1;COD;QMV;03-02-2005;2005-06-01;0;50;100;50;50;50;999;0;50;40"],
+                    "iso.csv")
+    assert read_deu(literal, iso_dates="iso").decided[0].isoformat() == "2005-06-01"
+    with pytest.raises(ScenarioError, match="iso_dates='iso'"):
+        read_deu(literal)
+
+
+def test_lone_saliences_lone_positions_and_missing_values_are_no_stance(tmp_path):
+    path = _mini(tmp_path, [
+        # com: position without salience; ro: salience 0 without position (not a member)
+        "d99001;d99001i1;COD;QMV;03-02-99;17-05-01;30;999;100;50;50;50;999;0;999;60",
+        "d99001;d99001i2;COD;QMV;03-02-99;17-05-01;;;100;50;50;50;;0;20;",
+    ], "lone.csv")
+    data = read_deu(path, min_actors=2)
+    assert data.summary["lone_position"] == 1 and data.summary["lone_salience"] == 2
+    assert np.isnan(data.position[0, 0]) and np.isnan(data.position[:, 3]).all()
+    assert data.summary["no_reference"] == 1 and data.summary["no_outcome"] == 1
+    assert data.scorable.tolist() == [True, False]
+    filled = read_deu(path, min_actors=2, reference_fill="midpoint")
+    assert filled.reference[0] == 50.0 and filled.reference_filled.tolist() == [True, False]
+
+
+def test_everything_else_wrong_is_located_and_reported_at_once(tmp_path):
+    path = _mini(tmp_path, [
+        "d99001;d99001i1;COD;QMV;03-02-99;17-05-01;0;50;150;50;50;50;999;0;50;40",
+        "d99001;d99001i2;COD;majority;31-02-99;17-05-01;0;50;100;50;5O;50;999;0;50;40",
+        "d99001;d99001i1;COD;QMV;03-02-99;17-05-01;0;50;100;50;50;50;999;0;50;101",
+    ], "bad.csv")
+    with pytest.raises(ScenarioError) as err:
+        read_deu(path)
+    got = {(p.line, p.field, p.column, p.value) for p in err.value.problems}
+    assert (2, "pde", 9, "150") in got
+    assert (3, "counvte", 4, "majority") in got
+    assert (3, "intro", 5, "31-02-99") in got
+    assert (3, "plu", 11, "5O") in got
+    assert (4, "out", 16, "101") in got
+    assert any(p.line == 4 and p.field == "isnr" for p in err.value.problems)
+    assert "bad.csv:2:9: pde: got '150'; expected a position on [0, 100]" in str(err.value)
+
+
+def test_a_tab_file_read_with_the_wrong_delimiter_says_how_it_was_split(deu3, tmp_path):
+    tab = _rewrite(deu3, tmp_path / "tab.txt", "\t", True)
+    with pytest.raises(ScenarioError, match="split on ';'"):
+        read_deu(tab, delimiter=";")
+
+
+def test_council_power_weighs_the_compromise_model(tmp_path):
+    # EU-15, QMV, decided 2001: Germany 7/60, Luxembourg 932/45045 (Shapley-Shubik), the
+    # Commission at the largest member's power (largest_state); Romania has no vote.
+    path = _mini(tmp_path, ["n99001;n99001i1;CNS;QMV;03-02-99;17-05-01;50;50;0;50;100;50;999;0;50;40"],
+                 "power.csv")
+    de, lu = Fraction(7, 60), Fraction(932, 45045)
+    expect = float((50 * de + 0 * de + 100 * lu) / (de + de + lu))
+    t = backtest(path, models=["compromise"], n_boot=0, draws=0, folds=0)
+    assert t.attrs["power"] == "ssi"
+    assert t.attrs["predictions"]["compromise"].iloc[0] == pytest.approx(expect, abs=1e-9)
+    dropped = backtest(path, models=["compromise"], n_boot=0, draws=0, folds=0,
+                       supranational="dropped")
+    assert dropped.attrs["predictions"]["compromise"].iloc[0] == pytest.approx(
+        float(100 * lu / (de + lu)), abs=1e-9)
+    equal = backtest(path, models=["compromise"], n_boot=0, draws=0, folds=0, power="equal")
+    assert equal.attrs["predictions"]["compromise"].iloc[0] == pytest.approx(50.0)
+    unan = _mini(tmp_path, ["n99001;n99001i1;CNS;Unan;03-02-99;17-05-01;50;50;0;50;100;50;999;0;50;40"],
+                 "unan.csv")
+    t = backtest(unan, models=["compromise"], n_boot=0, draws=0, folds=0)
+    assert t.attrs["predictions"]["compromise"].iloc[0] == pytest.approx(50.0)  # equal vetoes
+
+
+def test_the_exchange_model_trades_only_when_a_proposal_runs_as_one_negotiation(deu3):
+    per_issue = backtest(deu3, models=["exchange"], n_boot=0, draws=0, folds=0, joint=False)
+    joint = backtest(deu3, models=["exchange"], n_boot=0, draws=0, folds=0, joint=True)
+    p1, p2 = per_issue.attrs["predictions"], joint.attrs["predictions"]
+    ok = per_issue.attrs["scorable"]
+    # alone, an issue offers nothing to trade: the exchange model is the compromise model
+    assert np.allclose(p1["exchange"][ok], p1["compromise"][ok], atol=1e-6)
+    data = read_deu(deu3)
+    multi = np.array([data.proposal.count(p) > 1 for p in data.proposal]) & ok
+    assert (np.abs(p2["exchange"] - p2["compromise"])[multi] > 1e-6).any()
+    single = ok & ~multi
+    assert np.allclose(p2["exchange"][single], p2["compromise"][single], atol=1e-6)
+
+
+def test_smp_proposals_stacked_on_the_draw_axis_equal_one_call_each(deu3):
+    data = read_deu(deu3)
+    cap = np.ones_like(data.position)
+    pos, sal = bt.perturb(data, 2, 10.0, 0.1, np.random.default_rng(0))
+    stacked, _ = bt.forecasts(data, ["smp"], cap, pos, sal, joint=True)
+    props = {}
+    for k, p in enumerate(data.proposal):
+        props.setdefault(p, []).append(k)
+    some = [ks for ks in props.values() if len(ks) > 1][:3]
+    assert some
+    for ks in some:
+        one = {m: np.full_like(v, np.nan) for m, v in stacked.items()}
+        bt._smp_stacked("smp", data, cap, pos, sal, {"x": ks}, 0, one, lambda *a: None)
+        assert np.allclose(one["smp"][:, ks], stacked["smp"][:, ks], equal_nan=True)
+
+
+def test_scores_know_their_answers():
+    y = np.array([0.0, 50.0, 100.0])
+    point = np.array([10.0, 50.0, 70.0])
+    dist = np.repeat(point[None], 5, axis=0)  # a point mass: CRPS is the absolute error
+    s = scores(point, dist, y)
+    assert s["crps"] == pytest.approx(np.mean([10.0, 0.0, 30.0]))
+    assert s["rmse"] == pytest.approx(math.sqrt((100 + 0 + 900) / 3))
+    assert s["median_ae"] == 10.0 and s["within_10"] == pytest.approx(2 / 3)
+    assert s["coverage_95"] == pytest.approx(1 / 3)
+    wide = np.linspace(0, 100, 101)[:, None].repeat(3, axis=1)
+    w = scores(point, wide, y)
+    # outcomes at the ends of the scale fall outside even the 95% interval of a uniform forecast
+    assert w["coverage_50"] == pytest.approx(1 / 3) and w["coverage_95"] == pytest.approx(1 / 3)
+    assert sum(w["pit"]) == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(5, 60), st.floats(0.0, 40.0))
+def test_coverage_grows_with_the_level_and_crps_is_never_negative(seed, n, spread):
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0, 100, n)
+    point = rng.uniform(0, 100, n)
+    dist = point + rng.normal(0, spread, (30, n))
+    s = scores(point, dist, y, rng)
+    assert 0 <= s["coverage_50"] <= s["coverage_80"] <= s["coverage_95"] <= 1
+    assert 0 <= s["crps"] <= np.mean(np.abs(dist - y).mean(axis=0)) + 1e-9
+    assert sum(s["pit"]) == n
+
+
+def test_no_outcome_of_a_test_fold_reaches_the_ensemble_weights():
+    rng = np.random.default_rng(0)
+    n, m = 80, 4
+    X = rng.uniform(0, 100, (n, m))
+    y = 0.7 * X[:, 1] + 0.3 * X[:, 2] + rng.normal(0, 5, n)
+    groups = [f"p{k // 3}" for k in range(n)]  # proposals of three issues
+    fold, w, oof = ensemble_cv(X, y, groups, folds=4, seed=1)
+    assert np.allclose(w.sum(axis=1), 1) and (w >= 0).all()
+    for g in set(groups):  # a proposal never straddles folds
+        assert len({fold[k] for k in range(n) if groups[k] == g}) == 1
+    for f in range(4):
+        y2 = y.copy()
+        y2[fold == f] = rng.uniform(0, 100, (fold == f).sum())  # rewrite the test fold's outcomes
+        fold2, w2, oof2 = ensemble_cv(X, y2, groups, folds=4, seed=1)
+        assert np.array_equal(fold2, fold)
+        assert np.array_equal(w2[f], w[f])                     # its weights do not move
+        assert np.array_equal(oof2[fold == f], oof[fold == f])  # nor its forecasts
+        assert not np.array_equal(w2, w)                       # the other folds' do
+
+
+def test_the_backtest_ensemble_is_out_of_fold_end_to_end(deu3, tmp_path):
+    models = ["mean", "compromise", "median"]
+    t = backtest(deu3, models=models, n_boot=0, draws=0, folds=3)
+    ens = t.attrs["ensemble"]
+    fold_of = ens["fold_of_issue"]
+    target = 1
+    lines = deu3.read_text().splitlines()
+    head = lines[0].split(";")
+    j_out, j_isnr = head.index("out"), head.index("isnr")
+    rows = [ln.split(";") for ln in lines[1:]]
+    for r in rows:  # move every outcome of fold 1
+        if fold_of.get(r[j_isnr]) == target and r[j_out] != "999":
+            r[j_out] = str(100 - int(r[j_out]))
+    moved = tmp_path / "moved.csv"
+    moved.write_text("\n".join([lines[0]] + [";".join(r) for r in rows]) + "\n")
+    u = backtest(moved, models=models, n_boot=0, draws=0, folds=3)
+    assert u.attrs["ensemble"]["weights"][target] == ens["weights"][target]
+    keys = [i for i, f in fold_of.items() if f == target]
+    assert np.array_equal(u.attrs["predictions"].loc[keys, "ensemble"],
+                          t.attrs["predictions"].loc[keys, "ensemble"])
+
+
+def test_the_calibrated_distribution_of_a_fold_never_sees_its_outcomes():
+    rng = np.random.default_rng(2)
+    table = rng.uniform(0, 100, (6, 40))
+    y = rng.uniform(0, 100, 40)
+    fold = np.arange(40) % 4
+    a = calibrated(table, y, fold)
+    y2 = y.copy()
+    y2[fold == 2] = 0.0
+    b = calibrated(table, y2, fold)
+    assert np.array_equal(a[:, fold == 2], b[:, fold == 2])
+    assert a.shape == (5 * bt.CAL_QUANTILES, 40) and (a >= 0).all() and (a <= 100).all()
+
+
+def test_the_backtest_on_a_deu3_file_reports_the_new_keys_and_subsets(deu3):
+    models = ["mean", "compromise", "median", "nbs", "status_quo"]
+    t = backtest(deu3, models=models, n_boot=200, draws=6, folds=3)
+    by = t.set_index("model")
+    assert list(by.index) == ["status_quo", "mean", "compromise", "median", "nbs", "ensemble"]
+    s = t.attrs["reading"]
+    assert t.attrs["issues"] == s["scorable"]
+    # the status quo cannot forecast where the reference point is unknown, and says so
+    assert by.loc["status_quo", "failed"] == s["no_reference_scorable"]
+    assert all("reference point is unknown" in m for _, m in t.attrs["failures"]["status_quo"])
+    for m in ("mean", "compromise", "median", "nbs"):
+        r = by.loc[m]
+        assert r["n"] == s["scorable"] and r["crps"] >= 0
+        assert r["coverage_50"] <= r["coverage_80"] <= r["coverage_95"]
+        assert r["coverage_50_cal"] <= r["coverage_80_cal"] <= r["coverage_95_cal"]
+    assert by.loc["ensemble", "n"] == s["scorable"]
+    sub = t.attrs["subsets"]
+    assert {"rule", "issue", "period", "procedure"} <= set(sub["subset"])
+    assert {"QMV", "unanimity"} <= set(sub[sub.subset == "rule"]["label"])
+    for dim in ("rule", "issue"):
+        part = sub[(sub.subset == dim) & (sub.model == "mean")]
+        assert part["n"].sum() == by.loc["mean", "n"]
+    d = t.attrs["diagnosis"]
+    assert {"forecast at the status quo", "outcome at 0 or 100"} <= set(d["case"])
+    assert len(t.attrs["pit"]["mean"]) == bt.PIT_BINS and sum(t.attrs["pit"]["mean"]) == s["scorable"]
+    again = backtest(deu3, models=models, n_boot=200, draws=6, folds=3)
+    assert again.equals(t)  # seeded: the same numbers
+
+
+def test_bad_settings_are_reported_together(deu3):
+    with pytest.raises(ScenarioError) as err:
+        backtest(deu3, draws=-1, folds=1, power="gdp", position_sd=-2)
+    assert {p.field for p in err.value.problems} == {"draws", "folds", "power", "position_sd"}
