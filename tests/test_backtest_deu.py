@@ -294,3 +294,33 @@ def test_bad_settings_are_reported_together(deu3):
     with pytest.raises(ScenarioError) as err:
         backtest(deu3, draws=-1, folds=1, power="gdp", position_sd=-2)
     assert {p.field for p in err.value.problems} == {"draws", "folds", "power", "position_sd"}
+
+
+def test_the_cli_keeps_todays_json_keys_adds_the_new_ones_and_writes_the_report(deu3, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from accord.cli import app
+
+    page = tmp_path / "backtest.html"
+    res = CliRunner().invoke(app, ["backtest", str(deu3), "-m", "mean", "-m", "nbs",
+                                   "--n-boot", "100", "--draws", "4", "--folds", "3",
+                                   "--report", str(page), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert {"file", "sha256", "seed", "n_boot", "issues", "models", "failures"} <= set(doc)
+    first = doc["models"][0]
+    for key in ("model", "n", "failed", "mae", "mae_low", "mae_high", "diff", "diff_low",
+                "diff_high", "crps", "coverage_50", "coverage_80", "coverage_95"):
+        assert key in first
+    assert [m["model"] for m in doc["models"]] == ["mean", "compromise", "nbs", "ensemble"]
+    assert doc["reading"]["delimiter"] == ";" and doc["setting"]["power"] == "ssi"
+    html = page.read_text()
+    assert "Leaderboard" in html and "What each model gets wrong" in html
+    assert "<script src=" not in html and "<link" not in html  # self-contained, no CDN
+    assert html.count("Plotly.newPlot") >= 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text(deu3.read_text().replace(";QMV;", ";QMW;", 1))
+    res = CliRunner().invoke(app, ["backtest", str(bad)])
+    assert res.exit_code == 2 and "counvte: got 'QMW'" in res.output
