@@ -285,6 +285,14 @@ def test_the_backtest_on_a_deu3_file_reports_the_new_keys_and_subsets(deu3):
         assert part["n"].sum() == by.loc["mean", "n"]
     d = t.attrs["diagnosis"]
     assert {"forecast at the status quo", "outcome at 0 or 100"} <= set(d["case"])
+    # each partition of the scored issues accounts for the whole MAE difference
+    lost = d.groupby(["model", "by"])["points_lost"].sum()
+    for (model, _), value in lost.items():
+        assert value == pytest.approx(by.loc[model, "diff"], abs=1e-9)
+    # the Nash bargaining solution at the status quo: exactly where its forecast is rp
+    nbs = d[(d.model == "nbs") & (d.case == "forecast at the status quo")]
+    pred, data = t.attrs["predictions"]["nbs"].to_numpy(), read_deu(deu3)
+    assert int(nbs["n"].iloc[0]) == int((t.attrs["scorable"] & (np.abs(pred - data.reference) < 0.5)).sum())
     assert len(t.attrs["pit"]["mean"]) == bt.PIT_BINS and sum(t.attrs["pit"]["mean"]) == s["scorable"]
     again = backtest(deu3, models=models, n_boot=200, draws=6, folds=3)
     assert again.equals(t)  # seeded: the same numbers

@@ -318,7 +318,9 @@ def diagnose(table: dict[str, np.ndarray], data: DeuData, ok: np.ndarray) -> pd.
     Cases: the outcome at an end of the scale (0/100) or inside; the reference point known or
     not; the forecast at the status quo (the Nash bargaining solution's disagreement point
     when the actors sit on both sides of it) or not; the forecast on a coded position (where
-    BDM's challenges tend to end) or between positions."""
+    BDM's challenges tend to end) or between positions. Each of the three partitions (``by``)
+    covers every scored issue once; ``points_lost`` is the case's share of the model's MAE
+    minus the compromise model's, so a partition's rows add up to the MAE difference."""
     y = data.outcome
     rp = data.reference
     ends = (y == 0) | (y == 100)
@@ -330,21 +332,23 @@ def diagnose(table: dict[str, np.ndarray], data: DeuData, ok: np.ndarray) -> pd.
         use = ok & np.isfinite(x) & np.isfinite(ref)
         at_sq = np.isfinite(rp) & (np.abs(x - rp) < 0.5)
         on_pos = (np.abs(data.position - x[:, None]) < 0.5).any(axis=1)
-        for case, mask in (("outcome at 0 or 100", ends), ("outcome inside", ~ends),
-                           ("reference point known", known), ("reference point unknown", ~known),
-                           ("forecast at the status quo", at_sq),
-                           ("forecast on a coded position", on_pos & ~at_sq),
-                           ("forecast between positions", ~on_pos & ~at_sq)):
+        for by, case, mask in (("outcome", "outcome at 0 or 100", ends),
+                               ("outcome", "outcome inside", ~ends),
+                               ("reference point", "reference point known", known),
+                               ("reference point", "reference point unknown", ~known),
+                               ("forecast", "forecast at the status quo", at_sq),
+                               ("forecast", "forecast on a coded position", on_pos & ~at_sq),
+                               ("forecast", "forecast between positions", ~on_pos & ~at_sq)):
             m = use & mask
             if not m.any():
                 continue
             e, er = np.abs(x[m] - y[m]), np.abs(ref[m] - y[m])
-            rows.append({"model": name, "case": case, "n": int(m.sum()),
+            rows.append({"model": name, "by": by, "case": case, "n": int(m.sum()),
                          "share": float(m.sum() / max(use.sum(), 1)), "mae": float(e.mean()),
                          "mae_compromise": float(er.mean()),
                          "points_lost": float((e - er).sum() / max(use.sum(), 1))})
-    return pd.DataFrame(rows, columns=["model", "case", "n", "share", "mae", "mae_compromise",
-                                       "points_lost"])
+    return pd.DataFrame(rows, columns=["model", "by", "case", "n", "share", "mae",
+                                       "mae_compromise", "points_lost"])
 
 
 # ---- the backtest ------------------------------------------------------------------------

@@ -256,7 +256,9 @@ def swings(rule: CouncilRule) -> np.ndarray:
 
 def _index(rule: CouncilRule, index: str) -> np.ndarray:
     n = len(rule.members)
-    if rule.plain and index in ("ssi", "banzhaf"):
+    # powerindex's calc_* divide by zero when one player alone reaches the quota: those
+    # games (never a Council's) go to the generating function below
+    if rule.plain and index in ("ssi", "banzhaf") and max(rule.weights) < rule.quota:
         import powerindex as px
 
         game = px.Game(quota=rule.quota, weights=list(rule.weights))

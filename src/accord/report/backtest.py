@@ -53,7 +53,8 @@ def verdict(table: pd.DataFrame) -> str:
 
 
 def lessons(table: pd.DataFrame) -> list[tuple[str, str]]:
-    """Per model, the case in which it loses the most points against the compromise model."""
+    """Per model, where it loses the most points against the compromise model: by where its
+    forecast lands, and by the kind of outcome."""
     d = table.attrs.get("diagnosis")
     out = []
     if d is None or d.empty:
@@ -61,15 +62,20 @@ def lessons(table: pd.DataFrame) -> list[tuple[str, str]]:
     for model, part in d.groupby("model", sort=False):
         if model == "compromise":
             continue
-        worst = part.sort_values("points_lost", ascending=False).iloc[0]
-        if worst["points_lost"] <= 0.05:
+        said = []
+        for by in ("forecast", "outcome"):
+            rows = part[part["by"] == by].sort_values("points_lost", ascending=False)
+            if rows.empty or rows.iloc[0]["points_lost"] <= 0.05:
+                continue
+            w = rows.iloc[0]
+            said.append(f"{w['points_lost']:.2f} points on '{w['case']}' ({int(w['n'])} issues, "
+                        f"{w['share']:.0%} of its forecasts; MAE {w['mae']:.1f} vs "
+                        f"{w['mae_compromise']:.1f} for the compromise model)")
+        if not said:
             out.append((model, "loses no case against the compromise model by more than 0.05 "
                                "points of MAE"))
-            continue
-        out.append((model, f"loses most in '{worst['case']}' ({int(worst['n'])} issues, "
-                           f"{worst['share']:.0%} of its forecasts): MAE {worst['mae']:.1f} vs "
-                           f"{worst['mae_compromise']:.1f} for the compromise model, "
-                           f"{worst['points_lost']:.2f} points of its overall MAE"))
+        else:
+            out.append((model, "gives up " + "; by outcome, ".join(said)))
     return out
 
 
@@ -150,7 +156,7 @@ def backtest_html(table: pd.DataFrame) -> str:
                           for s, lab in p.index]}
     diag = a.get("diagnosis")
     diag_rows = [] if diag is None else [
-        (r.model, r.case, r.n, _fmt(r.share, ".0%"), _fmt(r.mae), _fmt(r.mae_compromise),
+        (r.model, f"{r.by}: {r.case}", r.n, _fmt(r.share, ".0%"), _fmt(r.mae), _fmt(r.mae_compromise),
          _fmt(r.points_lost, "+.2f")) for r in diag.itertuples()]
     ens = a.get("ensemble")
     setting = [("file", f"{a.get('file')} (sha256 {str(a.get('sha256'))[:16]}…)"),
