@@ -332,3 +332,52 @@ def test_the_cli_keeps_todays_json_keys_adds_the_new_ones_and_writes_the_report(
     bad.write_text(deu3.read_text().replace(";QMV;", ";QMW;", 1))
     res = CliRunner().invoke(app, ["backtest", str(bad)])
     assert res.exit_code == 2 and "counvte: got 'QMW'" in res.output
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 12), st.sampled_from(["\t", ","]))
+def test_any_generated_deu3_file_reads_the_same_in_every_layout(seed, proposals, sep):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_synthetic_deu(Path(tmp) / "deu.csv", issues=proposals * 2,
+                                  proposals=proposals, seed=seed)
+        a = read_deu(src)
+        b = read_deu(_rewrite(src, Path(tmp) / "copy.txt", sep, True))
+        neither = _both_missing(src)
+    s = a.summary
+    assert s["scorable"] == s["rows"] - s["no_outcome"] - s["too_few_actors"] == a.scorable.sum()
+    assert np.array_equal(a.position, b.position, equal_nan=True)
+    assert np.array_equal(a.salience, b.salience, equal_nan=True)
+    assert np.array_equal(a.reference, b.reference, equal_nan=True)
+    assert (~np.isnan(a.position)).sum() + s["lone_salience"] + s["lone_position"] == \
+        a.position.size - neither
+
+
+def _both_missing(path: Path) -> int:
+    """Cells where neither a position nor a salience is coded."""
+    rows = [ln.split(";") for ln in path.read_text().splitlines()]
+    head = rows[0]
+    n = 0
+    for r in rows[1:]:
+        for x in ACTORS:
+            n += r[head.index("p" + x)] == "999" and r[head.index("s" + x)] == "999"
+    return n
+
+
+def test_a_line_that_is_no_issue_can_be_skipped_by_number(deu3, tmp_path):
+    lines = deu3.read_text().splitlines()
+    gdp = ";".join(["GDP"] + ["12345"] * (len(lines[0].split(";")) - 1))
+    path = tmp_path / "gdp.csv"
+    path.write_text("\n".join([lines[0], gdp] + lines[1:]) + "\n")
+    with pytest.raises(ScenarioError) as err:
+        read_deu(path)
+    assert all(p.line == 2 for p in err.value.problems)
+    data = read_deu(path, skip_lines=[2])
+    assert data.summary["skipped_lines"] == [2] and data.summary["rows"] == len(lines) - 1
+    assert data.lines[0] == 3
+
+
+def test_the_backtest_says_what_a_model_did_without_a_reference_point(deu3):
+    t = backtest(deu3, models=["nbs"], n_boot=0, draws=0, folds=0)
+    assert any(n.startswith("nbs: on ") for n in t.attrs["notes"])

@@ -19,8 +19,8 @@ The setting, each choice a named parameter:
   every position moves by Normal(0, ``position_sd``) scale points, every salience by
   Normal(0, ``salience_sd``) on 0–1, both clipped to their scale (a coder cannot code beyond
   the ends), the reference point and who takes a stance held fixed; a stochastic model
-  (exchange's coin flips) adds its own randomness in each draw. These are coder-disagreement
-  sizes of the order Leinaweaver & Thomson (2014) report, not fitted values.
+  (exchange's coin flips) adds its own randomness in each draw. The two sizes are accord's
+  choice, not fitted to anything: vary them, the result records them.
 - **Scores**: MAE, RMSE, median absolute error and the share within 10 points of the point
   forecast; CRPS of the draws (``scoringrules``) and the coverage of their central 50, 80 and
   95% intervals, with a randomised PIT histogram; each against the compromise model (Achen
@@ -401,7 +401,8 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
              ignore: Sequence[str] = (), draws: int = 10, position_sd: float = 10.0,
              salience_sd: float = 0.1, power: str = "auto",
              supranational: str = "largest_state", joint: bool = True, folds: int = 5,
-             reference_fill: str = "none", min_actors: int = 3) -> pd.DataFrame:
+             reference_fill: str = "none", min_actors: int = 3,
+             skip_lines: Sequence[int] = ()) -> pd.DataFrame:
     """Score every model (default parameters) on a DEU file's scorable issues.
 
     One row per model in registry order (``compromise`` always included), then the
@@ -428,7 +429,8 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
             errs.add(None, name, value, expected)
     errs.raise_if_any()
     data = path if isinstance(path, DeuData) else read_deu(
-        path, ignore=ignore, reference_fill=reference_fill, min_actors=min_actors)
+        path, ignore=ignore, reference_fill=reference_fill, min_actors=min_actors,
+        skip_lines=skip_lines)
     registry = available()
     names = list(registry) if models is None else list(dict.fromkeys(models))
     errs = Collector(data.path)
@@ -516,7 +518,17 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
                                  "crps": sc["crps"], "coverage_80": sc["coverage_80"],
                                  "crps_cal": cs.get("crps", math.nan),
                                  "coverage_80_cal": cs.get("coverage_80", math.nan)})
-    result.attrs.update(
+    notes = []
+    unknown_sq = int((ok & np.isnan(data.reference)).sum())
+    if unknown_sq and "nbs" in order:
+        notes.append(f"nbs: on {unknown_sq} scorable issues without a reference point the "
+                     "disagreement point is each actor's worst point of the scale")
+    if "smp" in order:
+        notes.append("smp: an actor without a stance on one issue of a proposal sits at the "
+                     "scale midpoint there with salience 0 (KTAB's placeholder)")
+    if ens is None and folds >= 2:
+        notes.append("ensemble: not formed (fewer than two models forecast every scorable issue)")
+    result.attrs.update(notes=notes, 
         file=data.path, sha256=data.sha256, issues=int(ok.sum()), rows=len(data.issues),
         actors=len(data.actors), seed=seed, n_boot=n_boot, confidence=confidence,
         reference=REFERENCE, ignored_columns=list(data.ignored_columns),

@@ -102,7 +102,8 @@ _AMSTERDAM = ("Art. 205(2) TEC (Amsterdam consolidation, OJ C 340, 10.11.1997): 
               "cast by at least 10 members where the act is not on a Commission proposal; "
               "CVCE 'Weighting of votes in the Council'; euabc.com 'Qualified majority'")
 _ACT_2003 = ("Act of Accession 2003 (OJ L 236, 23.9.2003), transitional weighting of votes "
-             "for 1 May - 31 October 2004 (88 of 124) and the Nice weights from 1 November 2004 "
+             "for 1 May - 31 October 2004 (88 of 124, a majority of members, two "
+             "thirds where not on a Commission proposal, as CVCE gives it) and the Nice weights from 1 November 2004 "
              "(232 of 321, a majority of members, two thirds where not on a Commission proposal); "
              "Treaty of Nice Protocol on the enlargement; CVCE; euabc.com")
 _ACT_2005 = ("Act of Accession 2005 (OJ L 157, 21.6.2005): Nice weights for EU-27, 255 of 345, "
@@ -123,7 +124,7 @@ COUNCIL_PERIODS: tuple[CouncilPeriod, ...] = (
     CouncilPeriod("EU-15 pre-Nice", _d(1995, 1, 1), _d(2004, 4, 30), _PRE_NICE, 62, 0, 10,
                   _AMSTERDAM),
     CouncilPeriod("EU-25 transitional", _d(2004, 5, 1), _d(2004, 10, 31), _TRANSITIONAL_2004,
-                  88, 0, 17, _ACT_2003),
+                  88, 13, 17, _ACT_2003),
     CouncilPeriod("EU-25 Nice", _d(2004, 11, 1), _d(2006, 12, 31),
                   {k: v for k, v in _NICE.items() if k not in ACCESSION_2007 + ACCESSION_2013},
                   232, 13, 17, _ACT_2003),

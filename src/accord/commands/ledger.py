@@ -164,6 +164,7 @@ def register(app: typer.Typer) -> None:
                      per_issue: bool = typer.Option(False, "--per-issue", help="Run exchange and smp on each issue alone, not per proposal."),
                      folds: int = typer.Option(5, "--folds", help="Folds of proposals for the ensemble (0: none)."),
                      reference_fill: str = typer.Option("none", "--reference-fill", help="Missing rp: none or midpoint (50)."),
+                     skip_line: List[int] = typer.Option([], "--skip-line", help="Lines that are not issues (e.g. an added GDP row)."),
                      report: Optional[Path] = typer.Option(None, "--report", help="Write the HTML backtest report here."),
                      json_out: bool = typer.Option(False, "--json")) -> None:
         """Score every model (default parameters) on expert-coded outcomes: MAE with bootstrap CIs, CRPS and interval coverage, by subset, with an out-of-fold ensemble."""
@@ -173,7 +174,7 @@ def register(app: typer.Typer) -> None:
         df = backtest(file, models=model or None, n_boot=n_boot, seed=seed, ignore=ignore,
                       draws=draws, position_sd=position_sd, salience_sd=salience_sd, power=power,
                       supranational=supranational, joint=not per_issue, folds=folds,
-                      reference_fill=reference_fill)
+                      reference_fill=reference_fill, skip_lines=skip_line)
         if report is not None:
             from ..report.backtest import write_backtest_html
 
@@ -187,7 +188,7 @@ def register(app: typer.Typer) -> None:
                          "failures": a["failures"], "reading": a["reading"],
                          "setting": {k: a[k] for k in ("power", "supranational", "joint", "draws",
                                                        "position_sd", "salience_sd")},
-                         "power_notes": a["power_notes"],
+                         "power_notes": a["power_notes"], "notes": a["notes"],
                          "subsets": a["subsets"].to_dict(orient="records"),
                          "pit": a["pit"], "pit_cal": a["pit_cal"],
                          "ensemble": None if not ens else {k: ens[k] for k in ("models", "folds", "weights")}}))
@@ -211,6 +212,8 @@ def register(app: typer.Typer) -> None:
                   f"{rd.get('lone_salience')} lone saliences, {rd.get('lone_position')} lone positions")
         for m, fails in a["failures"].items():
             err.print(f"[yellow]note[/yellow] {m}: no forecast on {len(fails)} issue(s), e.g. {_esc(fails[0][1])}")
+        for note in a["notes"]:
+            out.print(f"note: {_esc(note)}")
         if a["ignored_columns"]:
             out.print(f"ignored columns: {', '.join(a['ignored_columns'])}")
         if report is not None:

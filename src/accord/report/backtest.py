@@ -169,7 +169,7 @@ def backtest_html(table: pd.DataFrame) -> str:
                ("accord", __version__)]
     env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("backtest.html.j2").render(
-        verdict=verdict(table), rows=rows, reading=a.get("reading") or {},
+        verdict=verdict(table), rows=rows, notes=a.get("notes") or [], reading=a.get("reading") or {},
         power_notes=a.get("power_notes") or {}, setting=setting,
         failures={m: len(f) for m, f in (a.get("failures") or {}).items()},
         calibration=Markup(_calibration_figure(table, figs)),

@@ -158,13 +158,15 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
              missing: Sequence[str] = ("999",), reference_fill: str = "none",
              salience_max: float = 100.0, min_actors: int = 3, iso_dates: str = "reread",
              century_pivot: int = 90, proposal_key: str = "isnr_stem",
-             ignore: Sequence[str] = ()) -> DeuData:
+             ignore: Sequence[str] = (), skip_lines: Sequence[int] = ()) -> DeuData:
     """Read a DEU file in any of its layouts; every problem of the file is reported at once.
 
     ``missing`` are the codes that mean "not coded" besides a blank; ``reference_fill`` is
     ``none`` (an unknown status quo stays NaN) or ``midpoint`` (50); ``min_actors`` actors
     with a stance make an issue scorable (3, as the published 351-issue figures);
-    ``ignore`` names columns to leave out although they look like an actor's.
+    ``ignore`` names columns to leave out although they look like an actor's;
+    ``skip_lines`` names lines that are not issues (a third-party copy adds a GDP row on
+    line 2), which are left out and listed in the summary.
     """
     path = Path(path)
     errs = Collector(path)
@@ -184,9 +186,10 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
     except StopIteration:
         raise errs.fail(1, "header", "nothing", "a header row with rp, out, p<actor>, s<actor>")
     col: dict[str, int] = {}
-    skip = set(ignore)
+    skip_cols = set(ignore)
+    skip = {int(x) for x in skip_lines}
     for j, h in enumerate(header):
-        if h in skip:
+        if h in skip_cols:
             continue
         if h in col:
             errs.add(1, "header", h, "each column once", column=j + 1)
@@ -245,7 +248,7 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
     try:
         for row in reader:
             line = reader.line_num
-            if not any(c.strip() for c in row):
+            if not any(c.strip() for c in row) or line in skip:
                 continue
             if len(row) != n_cols:
                 errs.add(line, "row", f"{len(row)} cells", f"{n_cols} cells like the header "
@@ -343,7 +346,8 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
         date_from_intro=sum(r["date_from"] == "intro" for r in rows),
         no_date=sum(r["date_from"] == "" for r in rows),
         delimiter=sep, missing_codes=sorted(miss), min_actors=min_actors,
-        reference_fill=reference_fill, proposal_key=proposal_key)
+        reference_fill=reference_fill, proposal_key=proposal_key,
+        skipped_lines=sorted(skip))
     return DeuData(path=str(path), sha256=text.sha256, issues=tuple(r["issue"] for r in rows),
                    actors=actors, position=position, salience=salience,
                    capability=np.array([r["cap"] for r in rows]).reshape(n, a),
