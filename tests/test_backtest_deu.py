@@ -381,3 +381,16 @@ def test_a_line_that_is_no_issue_can_be_skipped_by_number(deu3, tmp_path):
 def test_the_backtest_says_what_a_model_did_without_a_reference_point(deu3):
     t = backtest(deu3, models=["nbs"], n_boot=0, draws=0, folds=0)
     assert any(n.startswith("nbs: on ") for n in t.attrs["notes"])
+
+
+def test_a_file_saved_in_cp1252_is_refused_with_a_hint_and_read_when_named(tmp_path):
+    path = _mini(tmp_path, ["d99001;d99001i1;COD;QMV;03-02-99;17-05-01;0;50;100;50;50;50;999;0;50;40"])
+    text = path.read_text().replace("prnr;isnr", "prnr;isnr", 1).splitlines()
+    head = text[0] + ";prname"
+    rows = [text[1] + ";Règlement"]
+    raw = path.with_name("cp.csv")
+    raw.write_bytes("\n".join([head, *rows]).encode("cp1252") + b"\n")
+    with pytest.raises(ScenarioError, match="encoding='cp1252'"):
+        read_deu(raw)
+    data = read_deu(raw, encoding="cp1252", min_actors=2)
+    assert data.issues == ("d99001i1",) and "prname" in data.ignored_columns

@@ -402,7 +402,7 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
              salience_sd: float = 0.1, power: str = "auto",
              supranational: str = "largest_state", joint: bool = True, folds: int = 5,
              reference_fill: str = "none", min_actors: int = 3,
-             skip_lines: Sequence[int] = ()) -> pd.DataFrame:
+             skip_lines: Sequence[int] = (), encoding: str = "utf-8") -> pd.DataFrame:
     """Score every model (default parameters) on a DEU file's scorable issues.
 
     One row per model in registry order (``compromise`` always included), then the
@@ -430,7 +430,7 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
     errs.raise_if_any()
     data = path if isinstance(path, DeuData) else read_deu(
         path, ignore=ignore, reference_fill=reference_fill, min_actors=min_actors,
-        skip_lines=skip_lines)
+        skip_lines=skip_lines, encoding=encoding)
     registry = available()
     names = list(registry) if models is None else list(dict.fromkeys(models))
     errs = Collector(data.path)

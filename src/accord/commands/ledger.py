@@ -165,6 +165,7 @@ def register(app: typer.Typer) -> None:
                      folds: int = typer.Option(5, "--folds", help="Folds of proposals for the ensemble (0: none)."),
                      reference_fill: str = typer.Option("none", "--reference-fill", help="Missing rp: none or midpoint (50)."),
                      skip_line: List[int] = typer.Option([], "--skip-line", help="Lines that are not issues (e.g. an added GDP row)."),
+                     encoding: str = typer.Option("utf-8", "--encoding", help="The file's text encoding, e.g. cp1252."),
                      report: Optional[Path] = typer.Option(None, "--report", help="Write the HTML backtest report here."),
                      json_out: bool = typer.Option(False, "--json")) -> None:
         """Score every model (default parameters) on expert-coded outcomes: MAE with bootstrap CIs, CRPS and interval coverage, by subset, with an out-of-fold ensemble."""
@@ -174,7 +175,8 @@ def register(app: typer.Typer) -> None:
         df = backtest(file, models=model or None, n_boot=n_boot, seed=seed, ignore=ignore,
                       draws=draws, position_sd=position_sd, salience_sd=salience_sd, power=power,
                       supranational=supranational, joint=not per_issue, folds=folds,
-                      reference_fill=reference_fill, skip_lines=skip_line)
+                      reference_fill=reference_fill, skip_lines=skip_line,
+                      encoding=encoding)
         if report is not None:
             from ..report.backtest import write_backtest_html
 

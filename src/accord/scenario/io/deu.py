@@ -37,6 +37,7 @@ of them is reported at once.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -154,11 +155,42 @@ def _date(text: str, iso_dates: str, pivot: int) -> dt.date | None | str:
     return "a date as DD-MM-YY, DD-MM-YYYY or YYYY-MM-DD"
 
 
+def _decode(path: Path, encoding: str):
+    """UTF-8 through the shared reader (BOM, line endings, located complaints); another
+    named encoding decoded here, with the same line-ending rules."""
+    import hashlib
+
+    from ...errors import ScenarioError
+    from ._common import Text
+
+    if codecs.lookup(encoding).name == "utf-8":
+        try:
+            return read_text(path)
+        except ScenarioError as exc:
+            if exc.first.field != "encoding":
+                raise
+            raise Collector(path).fail(exc.first.line, "encoding", exc.first.value,
+                                       "UTF-8 text, or the file's encoding named "
+                                       "(encoding='cp1252', --encoding cp1252)") from None
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise Collector(path).fail(None, "file", str(path), f"a readable file ({exc.strerror})") from None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Collector(path).fail(raw.count(b"\n", 0, exc.start) + 1, "encoding",
+                                   raw[exc.start:exc.start + 4], f"{encoding} text") from None
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return Text(str(path), text, hashlib.sha256(raw).hexdigest(), ())
+
+
 def read_deu(path: str | Path, *, delimiter: str | None = None,
              missing: Sequence[str] = ("999",), reference_fill: str = "none",
              salience_max: float = 100.0, min_actors: int = 3, iso_dates: str = "reread",
              century_pivot: int = 90, proposal_key: str = "isnr_stem",
-             ignore: Sequence[str] = (), skip_lines: Sequence[int] = ()) -> DeuData:
+             ignore: Sequence[str] = (), skip_lines: Sequence[int] = (),
+             encoding: str = "utf-8") -> DeuData:
     """Read a DEU file in any of its layouts; every problem of the file is reported at once.
 
     ``missing`` are the codes that mean "not coded" besides a blank; ``reference_fill`` is
@@ -166,10 +198,15 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
     with a stance make an issue scorable (3, as the published 351-issue figures);
     ``ignore`` names columns to leave out although they look like an actor's;
     ``skip_lines`` names lines that are not issues (a third-party copy adds a GDP row on
-    line 2), which are left out and listed in the summary.
+    line 2), which are left out and listed in the summary; ``encoding`` names the file's
+    text encoding where it is not UTF-8 (e.g. ``cp1252`` for a file saved by Excel on Windows).
     """
     path = Path(path)
     errs = Collector(path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        errs.add(None, "encoding", encoding, "a Python codec name such as utf-8 or cp1252")
     for name, value, allowed in (("reference_fill", reference_fill, ("none", "midpoint")),
                                  ("iso_dates", iso_dates, ("reread", "iso")),
                                  ("proposal_key", proposal_key, ("isnr_stem", "prnr")),
@@ -177,7 +214,7 @@ def read_deu(path: str | Path, *, delimiter: str | None = None,
         if value not in allowed:
             errs.add(None, name, value, "one of " + ", ".join(map(repr, allowed)))
     errs.raise_if_any()
-    text = read_text(path)
+    text = _decode(path, encoding)
     sep = delimiter or sniff_delimiter(text.text)
     miss = frozenset(str(m) for m in missing)
     reader = csv.reader(io.StringIO(text.text), delimiter=sep)
