@@ -394,3 +394,27 @@ def test_a_file_saved_in_cp1252_is_refused_with_a_hint_and_read_when_named(tmp_p
         read_deu(raw)
     data = read_deu(raw, encoding="cp1252", min_actors=2)
     assert data.issues == ("d99001i1",) and "prname" in data.ignored_columns
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(10, 60), st.integers(2, 5), st.integers(2, 6))
+def test_ensemble_forecasts_stay_within_the_models_forecasts(seed, n, m, folds):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 100, (n, m))
+    y = rng.uniform(0, 100, n)
+    groups = [f"p{k // 2}" for k in range(n)]
+    fold, w, oof = ensemble_cv(X, y, groups, folds=folds, seed=seed)
+    assert np.allclose(w.sum(axis=1), 1.0) and (w >= -1e-12).all()
+    assert (oof >= X.min(axis=1) - 1e-9).all() and (oof <= X.max(axis=1) + 1e-9).all()
+    assert set(fold) <= set(range(folds))
+
+
+def test_the_report_page_is_the_same_bytes_for_the_same_run(deu3):
+    from accord.report.backtest import backtest_html, lessons, verdict
+
+    t = backtest(deu3, models=["mean", "nbs"], n_boot=100, draws=3, folds=3)
+    page = backtest_html(t)
+    assert page == backtest_html(backtest(deu3, models=["mean", "nbs"], n_boot=100, draws=3, folds=3))
+    assert verdict(t) in page.replace("&#39;", "'")
+    said = dict(lessons(t))
+    assert "nbs" in said and "compromise" not in said
