@@ -418,3 +418,24 @@ def test_the_report_page_is_the_same_bytes_for_the_same_run(deu3):
     assert verdict(t) in page.replace("&#39;", "'")
     said = dict(lessons(t))
     assert "nbs" in said and "compromise" not in said
+
+
+def test_the_proposal_bootstrap_does_not_count_a_repeated_issue_as_new_evidence():
+    rng = np.random.default_rng(4)
+    v = rng.normal(0, 10, 60)
+    props = [f"p{k}" for k in range(60)]
+    once = bt._cluster_boot(v, props, 2000, 0, 0.95)
+    twice = bt._cluster_boot(np.repeat(v, 2), np.repeat(props, 2), 2000, 0, 0.95)
+    assert twice == pytest.approx(once, abs=1e-12)  # same proposals, same evidence
+    narrower = bt._ci(np.repeat(v, 2), 2000, 0, 0.95)  # the issue bootstrap is fooled
+    assert narrower[1] - narrower[0] < 0.8 * (once[1] - once[0])
+    assert bt._cluster_boot(np.full(5, 2.0), props[:5], 100, 0, 0.95) == (2.0, 2.0, 0.0)
+
+
+def test_the_minimum_detectable_effect_is_2_8_standard_errors(deu3):
+    t = backtest(deu3, models=["mean"], n_boot=0, draws=0, folds=0)
+    e = np.abs(t.attrs["predictions"].to_numpy() - t.attrs["outcome"][:, None])[t.attrs["scorable"]]
+    d = e[:, 0] - e[:, 1]  # mean − compromise (registry order: mean, compromise)
+    row = t.set_index("model").loc["mean"]
+    assert row["mde"] == pytest.approx(bt.MDE_Z * d.std(ddof=1) / np.sqrt(d.size))
+    assert bt.MDE_Z == pytest.approx(1.95996 + 0.84162, abs=1e-4)

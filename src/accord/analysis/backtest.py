@@ -82,6 +82,30 @@ def _ci(values: np.ndarray, n_boot: int, seed: int, confidence: float) -> tuple[
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+def _cluster_boot(values: np.ndarray, clusters: Sequence[str], n_boot: int, seed: int,
+                  confidence: float) -> tuple[float, float, float]:
+    """Percentile CI and standard error of the mean by resampling whole clusters (proposals):
+    issues of one proposal share their coders and their bargain, so they are not independent.
+    One multinomial draw of cluster counts per resample, vectorised."""
+    if values.size < 2 or n_boot <= 0:
+        return math.nan, math.nan, math.nan
+    if np.all(values == values[0]):
+        return float(values[0]), float(values[0]), 0.0
+    keys, inv = np.unique(np.asarray(clusters, dtype=object).astype(str), return_inverse=True)
+    sums = np.bincount(inv, weights=values, minlength=keys.size)
+    sizes = np.bincount(inv, minlength=keys.size).astype(float)
+    counts = np.random.default_rng(seed).multinomial(keys.size, np.full(keys.size, 1 / keys.size),
+                                                     size=n_boot)
+    means = (counts @ sums) / (counts @ sizes)
+    lo, hi = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi), float(means.std(ddof=1))
+
+
+MDE_Z = float(stats.norm.ppf(0.975) + stats.norm.ppf(0.8))
+"""(z_0.975 + z_0.8): the minimum detectable effect is MDE_Z standard errors of the mean
+paired difference (two-sided 5% test, 80% power)."""
+
+
 # ---- inputs ------------------------------------------------------------------------------
 
 def perturb(data: DeuData, draws: int, position_sd: float, salience_sd: float,
@@ -355,7 +379,8 @@ def diagnose(table: dict[str, np.ndarray], data: DeuData, ok: np.ndarray) -> pd.
 
 COLUMNS = ["model", "n", "failed", "mae", "mae_low", "mae_high", "diff", "diff_low",
            "diff_high", "rmse", "median_ae", "within_10", "crps", "coverage_50", "coverage_80",
-           "coverage_95", "crps_cal", "coverage_50_cal", "coverage_80_cal", "coverage_95_cal"]
+           "coverage_95", "crps_cal", "coverage_50_cal", "coverage_80_cal", "coverage_95_cal",
+           "mde"]
 CAL_QUANTILES = 20
 """Residual quantiles per draw in a calibrated distribution (:func:`calibrated`)."""
 
@@ -384,6 +409,32 @@ def calibrated(table: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray
     return out
 
 
+def ensemble_calibrated(X: np.ndarray, draws: np.ndarray, y: np.ndarray, fold: np.ndarray
+                        ) -> np.ndarray:
+    """``[draws·Q, n]`` the ensemble's draws widened by its errors on the other folds, each
+    of those errors itself out of fold (nested: the weights that forecast fold g for the
+    calibration of fold f never saw f or g). ``X`` ``[n, m]`` point forecasts of the scored
+    issues, ``draws`` ``[D, n]`` the ensemble's draws there, ``fold`` ``[n]``."""
+    levels = (np.arange(CAL_QUANTILES) + 0.5) / CAL_QUANTILES
+    out = np.full((draws.shape[0] * CAL_QUANTILES, X.shape[0]), np.nan)
+    fs = np.unique(fold)
+    for f in fs:
+        resid = []
+        for g in fs[fs != f]:
+            train = (fold != f) & (fold != g)
+            if not train.any():
+                continue
+            w = _lad_simplex(X[train], y[train])
+            resid.append(y[fold == g] - X[fold == g] @ w)
+        if not resid:
+            continue
+        q = np.quantile(np.concatenate(resid), levels)
+        test = np.nonzero(fold == f)[0]
+        out[:, test] = np.clip(draws[:, test][:, None, :] + q[None, :, None], 0.0,
+                               100.0).reshape(-1, test.size)
+    return out
+
+
 def predictions(data: DeuData, models: Sequence[str], seed: int = 0
                 ) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
     """``[issue, model]`` point forecasts on the coded data, every model per issue with the
@@ -402,20 +453,25 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
              salience_sd: float = 0.1, power: str = "auto",
              supranational: str = "largest_state", joint: bool = True, folds: int = 5,
              reference_fill: str = "none", min_actors: int = 3,
-             skip_lines: Sequence[int] = (), encoding: str = "utf-8") -> pd.DataFrame:
+             skip_lines: Sequence[int] = (), encoding: str = "utf-8",
+             bootstrap_unit: str = "issue") -> pd.DataFrame:
     """Score every model (default parameters) on a DEU file's scorable issues.
 
     One row per model in registry order (``compromise`` always included), then the
     out-of-fold ``ensemble`` when ``folds`` >= 2. Columns: :data:`COLUMNS` — ``n`` issues
     scored, ``failed`` scorable issues without a forecast, ``mae`` with its bootstrap CI,
     ``diff`` = MAE − MAE(compromise) on the issues both scored with its paired bootstrap CI
-    (percentile, ``n_boot`` resamples, ``seed``), then the scores of :func:`scores`.
+    (percentile, ``n_boot`` resamples, ``seed``; ``bootstrap_unit="proposal"`` resamples whole
+    proposals), then the scores of :func:`scores`, their calibrated versions and ``mde``, the
+    smallest MAE difference from the compromise model this file could detect (:data:`MDE_Z`
+    standard errors of the paired difference).
     ``attrs``: the file's hash and reading summary, the setting, ``predictions`` (point
     forecasts per issue), ``distributions`` (``{model: [draws, n]}``), ``subsets`` and
     ``diagnosis`` tables, ``pit`` histograms, the ``ensemble`` weights per fold, failures.
     """
     errs = Collector(path if not isinstance(path, DeuData) else path.path)
-    for name, value, allowed in (("power", power, POWER), ("supranational", supranational, SUPRANATIONAL)):
+    for name, value, allowed in (("power", power, POWER), ("supranational", supranational, SUPRANATIONAL),
+                                 ("bootstrap_unit", bootstrap_unit, ("issue", "proposal"))):
         if value not in allowed:
             errs.add(None, name, value, "one of " + ", ".join(allowed))
     for name, value, ok, expected in (
@@ -453,7 +509,7 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
     y = data.outcome
     failures = {m: [f for f in fs if ok[data.issues.index(f[0])]] for m, fs in failures.items()}
 
-    ens = None
+    ens = ens_cal = None
     idx = np.nonzero(ok)[0]
     groups = [data.proposal[k] if data.proposal else data.issues[k] for k in idx]
     fold_all = np.full(len(y), -1)
@@ -469,6 +525,9 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
             D = np.stack([table[m][1:, idx] for m in usable], axis=-1)  # [draws, n_ok, m]
             full[1:, idx] = np.einsum("dnm,nm->dn", D, weights[fold])
         table = {**table, ENSEMBLE: full}
+        ens_cal = np.full((max(draws, 1) * CAL_QUANTILES, len(y)), np.nan)
+        ens_cal[:, idx] = ensemble_calibrated(X, full[1:, idx] if draws else full[:1, idx],
+                                              y[idx], fold)
         ens = {"models": usable, "folds": folds, "weights": weights.tolist(),
                "fold_of_issue": {data.issues[k]: int(f) for k, f in zip(idx, fold)},
                "mean_weights": dict(zip(usable, weights.mean(axis=0).tolist()))}
@@ -482,13 +541,20 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
         fin = np.isfinite(e)
         both = fin & np.isfinite(ref_err)
         diff = e[both] - ref_err[both]
-        mae_ci = _ci(e[fin], n_boot, seed, confidence)
-        diff_ci = _ci(diff, n_boot, seed, confidence)
+        if bootstrap_unit == "proposal":
+            prop = np.asarray(data.proposal if data.proposal else data.issues, dtype=object)
+            mae_ci = _cluster_boot(e[fin], prop[fin], n_boot, seed, confidence)[:2]
+            *diff_ci, se = _cluster_boot(diff, prop[both], n_boot, seed, confidence)
+        else:
+            mae_ci = _ci(e[fin], n_boot, seed, confidence)
+            diff_ci = _ci(diff, n_boot, seed, confidence)
+            se = float(diff.std(ddof=1) / math.sqrt(diff.size)) if diff.size > 1 else math.nan
         sc = scores(np.where(ok, table[name][0], np.nan), table[name][1:] if draws else None,
                     np.where(ok, y, np.nan), pit_rng)
         pits[name] = sc.pop("pit")
-        if name != ENSEMBLE and (fold_all >= 0).any():
-            cal[name] = calibrated(table[name], np.where(ok, y, np.nan), fold_all)
+        if (fold_all >= 0).any():
+            cal[name] = (ens_cal if name == ENSEMBLE else
+                         calibrated(table[name], np.where(ok, y, np.nan), fold_all))
             cs = scores(np.where(ok, table[name][0], np.nan), cal[name], np.where(ok, y, np.nan),
                         pit_rng)
             pits_cal[name] = cs["pit"]
@@ -498,7 +564,8 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
                      "mae": float(e[fin].mean()) if fin.any() else math.nan,
                      "mae_low": mae_ci[0], "mae_high": mae_ci[1],
                      "diff": float(diff.mean()) if diff.size else math.nan,
-                     "diff_low": diff_ci[0], "diff_high": diff_ci[1], **sc})
+                     "diff_low": diff_ci[0], "diff_high": diff_ci[1], **sc,
+                     "mde": MDE_Z * se if name != REFERENCE else math.nan})
     result = pd.DataFrame(rows, columns=COLUMNS)
 
     sub_rows = []
@@ -531,7 +598,7 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
     result.attrs.update(notes=notes, 
         file=data.path, sha256=data.sha256, issues=int(ok.sum()), rows=len(data.issues),
         actors=len(data.actors), seed=seed, n_boot=n_boot, confidence=confidence,
-        reference=REFERENCE, ignored_columns=list(data.ignored_columns),
+        reference=REFERENCE, bootstrap_unit=bootstrap_unit, ignored_columns=list(data.ignored_columns),
         reading=dict(data.summary), power=power_used, supranational=supranational,
         power_notes=power_notes, joint=joint, draws=draws, position_sd=position_sd,
         salience_sd=salience_sd, failures={m: f for m, f in failures.items() if f},
@@ -544,4 +611,4 @@ def backtest(path: str | Path | DeuData, models: Sequence[str] | None = None,
 
 
 __all__ = ["DeuData", "REFERENCE", "JOINT_MODELS", "COLUMNS", "read_deu", "perturb",
-           "forecasts", "scores", "calibrated", "ensemble_cv", "subsets", "diagnose", "predictions", "backtest"]
+           "forecasts", "scores", "calibrated", "ensemble_calibrated", "ensemble_cv", "subsets", "diagnose", "predictions", "backtest"]

@@ -166,6 +166,7 @@ def register(app: typer.Typer) -> None:
                      reference_fill: str = typer.Option("none", "--reference-fill", help="Missing rp: none or midpoint (50)."),
                      skip_line: List[int] = typer.Option([], "--skip-line", help="Lines that are not issues (e.g. an added GDP row)."),
                      encoding: str = typer.Option("utf-8", "--encoding", help="The file's text encoding, e.g. cp1252."),
+                     bootstrap_unit: str = typer.Option("issue", "--bootstrap-unit", help="Resample issues, or whole proposals (issue or proposal)."),
                      report: Optional[Path] = typer.Option(None, "--report", help="Write the HTML backtest report here."),
                      json_out: bool = typer.Option(False, "--json")) -> None:
         """Score every model (default parameters) on expert-coded outcomes: MAE with bootstrap CIs, CRPS and interval coverage, by subset, with an out-of-fold ensemble."""
@@ -176,7 +177,7 @@ def register(app: typer.Typer) -> None:
                       draws=draws, position_sd=position_sd, salience_sd=salience_sd, power=power,
                       supranational=supranational, joint=not per_issue, folds=folds,
                       reference_fill=reference_fill, skip_lines=skip_line,
-                      encoding=encoding)
+                      encoding=encoding, bootstrap_unit=bootstrap_unit)
         if report is not None:
             from ..report.backtest import write_backtest_html
 
@@ -189,7 +190,7 @@ def register(app: typer.Typer) -> None:
                          "models": df.to_dict(orient="records"),
                          "failures": a["failures"], "reading": a["reading"],
                          "setting": {k: a[k] for k in ("power", "supranational", "joint", "draws",
-                                                       "position_sd", "salience_sd")},
+                                                       "position_sd", "salience_sd", "bootstrap_unit")},
                          "power_notes": a["power_notes"], "notes": a["notes"],
                          "subsets": a["subsets"].to_dict(orient="records"),
                          "pit": a["pit"], "pit_cal": a["pit_cal"],

@@ -49,6 +49,10 @@ def verdict(table: pd.DataFrame) -> str:
             for r in better.itertuples())
     if len(worse):
         s += "; reliably worse: " + ", ".join(f"{r.model} ({r.diff:+.2f})" for r in worse.itertuples())
+    mde = t["mde"].dropna() if "mde" in t else pd.Series(dtype=float)
+    if len(mde):
+        s += (f". Differences smaller than about {mde.median():.1f} points cannot be told apart "
+              "on this file (median minimum detectable effect, 80% power)")
     return s + "."
 
 
@@ -145,7 +149,8 @@ def backtest_html(table: pd.DataFrame) -> str:
                      f"[{_fmt(r.diff_low, '+.2f')}, {_fmt(r.diff_high, '+.2f')}]",
                      _fmt(r.rmse), _fmt(r.median_ae), _fmt(r.within_10, ".0%"), _fmt(r.crps),
                      _fmt(r.coverage_50, ".0%"), _fmt(r.coverage_80, ".0%"),
-                     _fmt(r.coverage_95, ".0%"), _fmt(r.crps_cal), _fmt(r.coverage_80_cal, ".0%")])
+                     _fmt(r.coverage_95, ".0%"), _fmt(r.crps_cal), _fmt(r.coverage_80_cal, ".0%"),
+                     _fmt(r.mde)])
     sub = a.get("subsets")
     pivot = None
     if sub is not None and not sub.empty:
@@ -165,7 +170,8 @@ def backtest_html(table: pd.DataFrame) -> str:
                 if a.get("joint") else "every issue alone"),
                ("distribution", f"{a.get('draws')} draws; position sd {a.get('position_sd')}, "
                                 f"salience sd {a.get('salience_sd')}"),
-               ("bootstrap", f"{a.get('n_boot')} resamples, {a.get('confidence', 0.95):.0%}, seed {a.get('seed')}"),
+               ("bootstrap", f"{a.get('n_boot')} resamples of {a.get('bootstrap_unit', 'issue')}s, "
+                             f"{a.get('confidence', 0.95):.0%}, seed {a.get('seed')}"),
                ("accord", __version__)]
     env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("backtest.html.j2").render(
