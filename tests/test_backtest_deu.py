@@ -439,3 +439,27 @@ def test_the_minimum_detectable_effect_is_2_8_standard_errors(deu3):
     row = t.set_index("model").loc["mean"]
     assert row["mde"] == pytest.approx(bt.MDE_Z * d.std(ddof=1) / np.sqrt(d.size))
     assert bt.MDE_Z == pytest.approx(1.95996 + 0.84162, abs=1e-4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_corrupted_deu_file_is_read_or_refused_with_located_problems(deu3, data):
+    lines = deu3.read_text().splitlines()[:8]
+    k = data.draw(st.integers(0, len(lines) - 1))
+    cells = lines[k].split(";")
+    j = data.draw(st.integers(0, len(cells) - 1))
+    cells[j] = data.draw(st.sampled_from(["", "999", "-1", "abc", "1e309", "50;50", "\"",
+                                          "31-13-99", "2020-99-99", "QMV(11)", "101", "0"]))
+    lines[k] = ";".join(cells)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.csv"
+        path.write_text("\n".join(lines) + "\n")
+        try:
+            got = read_deu(path)
+        except ScenarioError as exc:
+            assert exc.problems and all(p.file == str(path) for p in exc.problems)
+            assert all(p.line is not None for p in exc.problems if p.field != "file")
+        else:
+            assert got.position.shape[1] == len(ACTORS) or k == 0

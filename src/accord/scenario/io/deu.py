@@ -185,13 +185,22 @@ def _decode(path: Path, encoding: str):
     return Text(str(path), text, hashlib.sha256(raw).hexdigest(), ())
 
 
-def read_deu(path: str | Path, *, delimiter: str | None = None,
+def read_deu(path: str | Path, **options) -> DeuData:
+    """Read a DEU file in any of its layouts; every problem of the file is reported at once,
+    and nothing but a located :class:`~accord.errors.ScenarioError` ever escapes. Options:
+    see :func:`_read_deu`."""
+    from ._common import guard
+
+    return guard(str(path), lambda: _read_deu(path, **options))
+
+
+def _read_deu(path: str | Path, *, delimiter: str | None = None,
              missing: Sequence[str] = ("999",), reference_fill: str = "none",
              salience_max: float = 100.0, min_actors: int = 3, iso_dates: str = "reread",
              century_pivot: int = 90, proposal_key: str = "isnr_stem",
              ignore: Sequence[str] = (), skip_lines: Sequence[int] = (),
              encoding: str = "utf-8") -> DeuData:
-    """Read a DEU file in any of its layouts; every problem of the file is reported at once.
+    """Read a DEU file (the options of :func:`read_deu`).
 
     ``missing`` are the codes that mean "not coded" besides a blank; ``reference_fill`` is
     ``none`` (an unknown status quo stays NaN) or ``midpoint`` (50); ``min_actors`` actors
