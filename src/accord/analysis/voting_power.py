@@ -52,10 +52,11 @@ LISBON_POPULATION_2016 = {
     "nl": 17.0, "be": 11.3, "el": 10.8, "cz": 10.6, "pt": 10.3, "se": 9.9, "hu": 9.8,
     "at": 8.7, "bu": 7.2, "dk": 5.7, "fi": 5.5, "sk": 5.4, "ie": 4.7, "cr": 4.2, "lt": 2.9,
     "si": 2.1, "lv": 2.0, "ee": 1.3, "cy": 0.85, "lu": 0.58, "mt": 0.43}
-"""Populations in millions, Eurostat 1 January 2016 rounded to 0.1 million (0.01 below one
-million), typed from Eurostat's published table, not from the Council's own Annex III
-figures (Council Decision (EU) 2015/2393), which differ by under 1%. Used for every Lisbon
-date; pass ``populations=`` to :func:`council_power` to use the official figures of a year."""
+"""Populations in millions as of 1 January 2016 (Eurostat), rounded to 0.1 million (0.01
+below one million). Typed from general knowledge of Eurostat's table, not checked against it
+here (no network), and not the Council's own Annex III figures (Council Decision (EU)
+2015/2393 and its yearly successors). Used for every Lisbon date; pass ``populations=`` to
+:func:`council_power` to use the official figures of a year."""
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,10 @@ COUNCIL_PERIODS: tuple[CouncilPeriod, ...] = (
                   _ACT_2012),
     CouncilPeriod("EU-28 Lisbon", _d(2014, 11, 1), _d(2020, 1, 31), None, None, 0, 0, _LISBON),
 )
-"""Every period DEU's decisions fall in (1996–2019). Weights as tabulated by CVCE and euabc
-and cross-checked against ``hamzagul07/schelling``'s capability table."""
+"""Every period DEU's decisions fall in (1996–2019). Weights and quotas as tabulated by CVCE
+('Weighting of votes in the Council') and euabc.com, the same as the capability table of
+``hamzagul07/schelling`` (``src/schelling/backtest/capability.py``); the totals (87, 124, 321,
+345, 352) are checked by the tests."""
 
 RULES = ("QMV", "QMV(10)", "Unan")
 """DEU ``counvte`` codes: qualified majority on a Commission proposal; qualified majority
