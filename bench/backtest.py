@@ -13,6 +13,7 @@ streams, so its draws differ between the two and it is timed only).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import warnings
@@ -69,12 +70,14 @@ def main() -> None:
         bt.forecasts(w, models, cap[warm], pos[:, warm], sal[:, warm], joint=True)
         naive(w, models, cap[warm], pos[:1, warm], sal[:1, warm], _proposals(w))
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         table = bt.backtest(path, draws=args.draws)
-        t_full = time.perf_counter() - t0
+        t_full, c_full = time.perf_counter() - t0, time.process_time() - c0
         print(f"{len(data.issues)} issues ({table.attrs['issues']} scorable) in "
               f"{data.summary['proposals']} proposals × {len(models)} models, {args.draws} draws "
-              f"+ the coded data: backtest {t_full:.1f} s (target < 60 s)")
+              f"+ the coded data: backtest {t_full:.1f} s wall, {c_full:.1f} s CPU "
+              f"(target < 60 s; on a shared machine CPU time is the steadier figure; "
+              f"load average {os.getloadavg()[0]:.1f})")
 
         props = _proposals(data)
         keys = list(props)[:: max(1, len(props) // args.sample)][: args.sample]
