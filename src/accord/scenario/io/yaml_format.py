@@ -23,7 +23,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ...errors import MISSING, Collector, ScenarioError
-from ..model import Actor, Evidence, Issue, Quantity, Source, Stance, View
+from ..changes import ChangeM, Op
+from ..model import (OUTLOOK_ACTOR_FIELDS, Actor, Delivery, Event, Evidence, Issue, Quantity,
+                     RedLine, Source, Stance, View)
 from . import Format
 from ._common import Text, finish, guard, read_text
 
@@ -102,13 +104,44 @@ class StanceM(_Evidenced):
     dist: Optional[str] = None
 
 
-class ActorM(_M):
+class RedLineM(_Evidenced):
+    min: Optional[Float] = None
+    max: Optional[Float] = None
+
+
+class DeliversM(_Evidenced):
+    issues: list[str] = Field(min_length=1)
+
+
+class _OutlookActorM(_M):
+    """Outlook inputs of an actor (docs/scenario-format.md, "Time and durability")."""
+
+    cost: Optional[Number] = None
+    p_holds: Optional[Number] = None
+    renewal_cost: Optional[Number] = None
+    capability_trend: Optional[Number] = None
+    delivers: Optional[DeliversM] = None
+    red_lines: dict[str, Optional[RedLineM]] = {}
+
+
+class ActorM(_OutlookActorM):
     name: Optional[str] = None
     description: Optional[str] = None
     capability: Number
     veto: Optional[Flag] = None
     no_deal: Optional[Number] = None
     stances: dict[Annotated[str, Field(pattern=NAME)], Optional[StanceM]] = {}
+
+
+class EventM(_Evidenced):
+    name: Annotated[str, Field(pattern=ID)]
+    date: _dt.date
+    until: Optional[_dt.date] = None
+    announced: Optional[_dt.date] = None
+    hazard_ratio: Optional[Number] = None
+    changes: dict[str, ChangeM] = {}
+    status_quo: dict[str, Op] = {}
+    trend: dict[str, Op] = {}
 
 
 class IssueM(_M):
@@ -118,6 +151,7 @@ class IssueM(_M):
     scale: Pair
     anchors: dict[Float, str] = {}
     status_quo: Optional[Number] = None
+    trend: Optional[Number] = None
 
 
 class SourceM(_M):
@@ -133,9 +167,10 @@ class SourceM(_M):
 class DealM(_Evidenced):
     title: Optional[str] = None
     issues: list[str] = Field(min_length=1)
+    pins: dict[str, Float] = {}
 
 
-class ViewActorM(_M):
+class ViewActorM(_OutlookActorM):
     capability: Optional[Number] = None
     veto: Optional[Flag] = None
     no_deal: Optional[Number] = None
@@ -143,7 +178,8 @@ class ViewActorM(_M):
 
 
 class ViewIssueM(_M):
-    status_quo: Number
+    status_quo: Optional[Number] = None
+    trend: Optional[Number] = None
 
 
 class ViewM(_M):
@@ -154,12 +190,17 @@ class ViewM(_M):
     description: Optional[str] = None
     issues: dict[str, ViewIssueM] = {}
     actors: dict[str, ViewActorM] = {}
+    durability: dict[str, Number] = {}
+    events: list[EventM] = []
 
 
 class ScenarioM(_M):
     scenario: Annotated[str, Field(pattern=ID)]
     title: Optional[str] = None
     as_of: Optional[_dt.date] = None
+    conflict_start: Optional[_dt.date] = None
+    durability: dict[str, Number] = {}
+    events: list[EventM] = []
     description: Optional[str] = None
     corpus: Optional[str] = None
     sources: dict[Annotated[str, Field(pattern=ID)], SourceM] = {}
@@ -338,8 +379,14 @@ def _parse(text: Text, out: Collector) -> Doc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         col = mark.column + 1 if mark is not None else None
-        raise out.fail(line, "yaml", (exc.problem or str(exc)).strip(), "valid YAML",
-                       column=col) from None
+        problem, expected = (exc.problem or str(exc)).strip(), "valid YAML"
+        lines = text.text.splitlines()
+        here = lines[line - 1] if 0 < line <= len(lines) else ""
+        indent = here[:len(here) - len(here.lstrip(" \t"))]
+        if "\t" in indent or "'\\t'" in problem or "\\t" in problem:
+            problem = f"a tab in the indentation ({problem})"
+            expected = "spaces for indentation (YAML does not allow tabs there)"
+        raise out.fail(line, "yaml", problem, expected, column=col) from None
     except yaml.YAMLError as exc:
         # a reader error (control character, bad encoding) has no mark, only a position
         pos = getattr(exc, "position", None)
@@ -379,13 +426,16 @@ class _Documents(Mapping):
         return self._texts[name]
 
 
-def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = ()) -> Any:
+def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = (),
+              locs: list | None = None) -> Any:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and
                                                         x.startswith(("function-", "["))))
+            if locs is not None:
+                locs.append(loc)
             value = _get(doc, loc)
             if err["type"] == "missing":
                 value = MISSING
@@ -394,6 +444,9 @@ def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = 
             msg = err["msg"].replace("Value error, ", "")
             if err["type"] == "extra_forbidden":
                 msg = "no such key here (see docs/scenario-format.md)"
+            elif err["type"] == "missing":
+                msg = f"a value for {loc[-1]!s} (it is required here)" if loc else \
+                    "this required field"
             out.add(line_of(doc, loc), ".".join(map(str, prefix + loc)) or "document",
                     _short(value), msg)
         return None
@@ -405,6 +458,58 @@ def _short(value: Any) -> Any:
     if isinstance(value, list):
         return value[:4]
     return value
+
+
+_ENTRIES = ("issues", "actors", "sources", "deals", "views")
+
+
+def _validate_rest(doc: Doc, locs: list) -> tuple[Any, set[str], set[str]]:
+    """After a structural error, validate what is left without the broken entries.
+
+    Each error's entry (an issue, an actor's stance, an actor, a source, a deal or a view) is
+    left out and the rest validated again, so that value and reference checks still run on
+    the rest of the file: a user sees every problem of a file at once. Returns (model or
+    None, broken issue ids, broken actor ids); the ids are known to exist, so references to
+    them are not reported as unknown.
+    """
+    import copy
+
+    data = copy.copy(doc.data)
+    broken_issues: set[str] = set()
+    broken_actors: set[str] = set()
+    drop: set[tuple] = set()
+    for loc in locs:
+        if len(loc) < 2 or loc[0] not in _ENTRIES or not isinstance(data.get(loc[0]), dict):
+            return None, set(), set()
+        if loc[0] == "actors" and len(loc) >= 4 and loc[2] == "stances":
+            drop.add(loc[:4])
+        else:
+            drop.add(loc[:2])
+            if loc[0] == "issues":
+                broken_issues.add(str(loc[1]))
+            elif loc[0] == "actors":
+                broken_actors.add(str(loc[1]))
+    for path in sorted(drop, key=len):
+        node = data
+        for k, key in enumerate(path[:-1]):
+            child = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                node = None
+                break
+            node[key] = child = dict(child)  # copy on the way down: the document stays as read
+            node = child
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    for aid, am in (data.get("actors") or {}).items():  # stances on a broken issue go too
+        if isinstance(am, dict) and isinstance(am.get("stances"), dict):
+            kept = {i: v for i, v in am["stances"].items() if str(i) not in broken_issues}
+            if len(kept) != len(am["stances"]):
+                data["actors"] = dict(data["actors"])
+                data["actors"][aid] = {**am, "stances": kept}
+    try:
+        return ScenarioM.model_validate(data), broken_issues, broken_actors
+    except ValidationError:
+        return None, set(), set()
 
 
 # ---- building ---------------------------------------------------------------------------------
@@ -452,6 +557,61 @@ class _Builder:
         return Stance(pos, sal)
 
 
+    def red_line(self, m: RedLineM, at: tuple) -> RedLine:
+        return RedLine(m.min, m.max, self.evidence(m, at), self.path, line_of(self.doc, at))
+
+    def delivers(self, m: DeliversM, at: tuple) -> Delivery:
+        return Delivery(tuple(m.issues), self.evidence(m, at), self.path, line_of(self.doc, at))
+
+    def event(self, m: EventM, at: tuple) -> Event:
+        hr = None if m.hazard_ratio is None else self.number(m.hazard_ratio, at + ("hazard_ratio",))
+        return Event(m.name, m.date, m.until, m.announced, hr, dict(m.changes),
+                     dict(m.status_quo), dict(m.trend), self.evidence(m, at), self.path,
+                     line_of(self.doc, at))
+
+    def outlook(self, m: _OutlookActorM, at: tuple) -> dict[str, Any]:
+        """The outlook fields an actor (or a view's actor) gives."""
+        out: dict[str, Any] = {f: self.number(getattr(m, f), at + (f,))
+                               for f in OUTLOOK_ACTOR_FIELDS if getattr(m, f) is not None}
+        if m.delivers is not None:
+            out["delivers"] = self.delivers(m.delivers, at + ("delivers",))
+        out["red_lines"] = {iid: None if rl is None else self.red_line(rl, at + ("red_lines", iid))
+                            for iid, rl in m.red_lines.items()}
+        return out
+
+
+def _check_outlook_refs(out: Collector, doc: Any, path: str, issues: dict, actors: dict,
+                        actor_models: dict, prefix: tuple, events: list, durability: dict,
+                        top: tuple = ()) -> None:
+    """Issue ids under red_lines/delivers/durability and actor ids under events' changes."""
+    known = f"an issue id declared under issues ({', '.join(issues)})"
+    for aid, am in actor_models.items():
+        for iid in am.red_lines:
+            if iid not in issues:
+                at = prefix + (aid, "red_lines", iid)
+                out.add(line_of(doc, at), ".".join(map(str, at)), iid, known, file=path)
+        if am.delivers is not None:
+            for k, iid in enumerate(am.delivers.issues):
+                if iid not in issues:
+                    at = prefix + (aid, "delivers", "issues", k)
+                    out.add(line_of(doc, at), ".".join(map(str, at[:-1])), iid, known, file=path)
+    for iid in durability:
+        if iid not in issues:
+            at = top + ("durability", iid)
+            out.add(line_of(doc, at), ".".join(at), iid, known, file=path)
+    for k, em in enumerate(events):
+        for key in ("status_quo", "trend"):
+            for iid in getattr(em, key):
+                if iid not in issues:
+                    at = top + ("events", k, key, iid)
+                    out.add(line_of(doc, at), f"events[{k}].{key}", iid, known, file=path)
+        for aid in em.changes:
+            if aid not in actors:
+                at = top + ("events", k, "changes", aid)
+                out.add(line_of(doc, at), f"events[{k}].changes", aid,
+                        f"an actor id declared under actors ({', '.join(actors)})", file=path)
+
+
 def _check_refs(out: Collector, doc: Any, path: str, actors: dict, issues: dict,
                 stances: dict, prefix: tuple) -> None:
     for actor_id, st in stances.items():
@@ -475,10 +635,30 @@ def _check_view_issues(out: Collector, doc: Doc, path: str, issues: dict, vm: Vi
                     f"an issue id declared under issues ({', '.join(issues)})", file=path)
 
 
+def _known_cells(v: View, actors, issues) -> View:
+    """A view without the cells that name an unknown actor or issue (already reported)."""
+    from dataclasses import replace
+
+    return replace(v, stances={k: st for k, st in v.stances.items()
+                               if k[0] in actors and k[1] in issues},
+                   capability={k: q for k, q in v.capability.items() if k in actors},
+                   no_deal={k: q for k, q in v.no_deal.items() if k in actors},
+                   veto={k: x for k, x in v.veto.items() if k in actors},
+                   veto_quantity={k: q for k, q in v.veto_quantity.items() if k in actors},
+                   status_quo={k: q for k, q in v.status_quo.items() if k in issues})
+
+
 def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
     capability, veto, veto_q, no_deal, stances = {}, {}, {}, {}, {}
+    outlook, delivers, red_lines = {}, {}, {}
     for actor_id, va in m.actors.items():
         base = at + ("actors", actor_id)
+        fields = b.outlook(va, base)
+        for iid, rl in fields.pop("red_lines").items():
+            red_lines[(actor_id, iid)] = rl
+        if "delivers" in fields:
+            delivers[actor_id] = fields.pop("delivers")
+        outlook.update({(actor_id, f): q for f, q in fields.items()})
         if va.capability is not None:
             capability[actor_id] = b.number(va.capability, base + ("capability",))
         if va.veto is not None:
@@ -490,9 +670,14 @@ def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
             stances[(actor_id, issue_id)] = (None if sm is None else
                                              b.stance(sm, base + ("stances", issue_id)))
     status_quo = {iid: b.number(vi.status_quo, at + ("issues", iid, "status_quo"))
-                  for iid, vi in m.issues.items()}
+                  for iid, vi in m.issues.items() if vi.status_quo is not None}
+    trend = {iid: b.number(vi.trend, at + ("issues", iid, "trend"))
+             for iid, vi in m.issues.items() if vi.trend is not None}
+    durability = {iid: b.number(q, at + ("durability", iid)) for iid, q in m.durability.items()}
+    events = tuple(b.event(em, at + ("events", k)) for k, em in enumerate(m.events))
     return View(view_id, m.source, m.date, m.title, capability, stances, veto, no_deal,
-                status_quo, b.path, line_of(b.doc, at) if at else 1, veto_q)
+                status_quo, b.path, line_of(b.doc, at) if at else 1, veto_q, outlook,
+                delivers, red_lines, trend, durability, events)
 
 
 def _read(path: Path) -> Any:
@@ -506,7 +691,12 @@ def _read(path: Path) -> Any:
     text = read_text(main)
     out = Collector(text.path)
     doc = _parse(text, out)
-    model = _validate(ScenarioM, doc, out)
+    locs: list = []
+    model = _validate(ScenarioM, doc, out, locs=locs)
+    broken_issues: set[str] = set()
+    broken_actors: set[str] = set()
+    if model is None:
+        model, broken_issues, broken_actors = _validate_rest(doc, locs)
     view_files = []
     if path.is_dir() and (path / "views").is_dir():
         view_files = sorted(list((path / "views").glob("*.yaml")) +
@@ -526,8 +716,10 @@ def _read(path: Path) -> Any:
         if vm is not None and vm.view is None:
             vout.add(1, "view", MISSING, "the view's id (view: ...)")
         out.extend(ScenarioError(vout.problems, vout.dropped)) if vout else None
-        parsed_views.append((vtext, vdoc, vm))
-    out.raise_if_any()
+        if vm is not None:
+            parsed_views.append((vtext, vdoc, vm))
+    if model is None:
+        out.raise_if_any()
     assert model is not None
     p = text.path
 
@@ -546,44 +738,68 @@ def _read(path: Path) -> Any:
                             tuple(sorted((float(k), v) for k, v in im.anchors.items())),
                             None if sq is None else sq.value,
                             {k: v for k, v in (("description", im.description),
-                                               ("unit", im.unit)) if v}, sq))
+                                               ("unit", im.unit)) if v}, sq,
+                            None if im.trend is None else b.number(im.trend, ("issues", iid, "trend"))))
     actors, stances = [], {}
     for aid, am in model.actors.items():
         at = ("actors", aid)
+        fields = b.outlook(am, at)
+        fields["red_lines"] = {k: v for k, v in fields["red_lines"].items() if v is not None}
         actors.append(Actor(aid, am.name or aid, b.number(am.capability, at + ("capability",)),
                             am.veto is not None and am.veto.value, am.description,
                             None if am.no_deal is None else b.number(am.no_deal, at + ("no_deal",)),
                             veto_quantity=(None if am.veto is None
-                                           else b.flag(am.veto, at + ("veto",)))))
+                                           else b.flag(am.veto, at + ("veto",))), **fields))
         for iid, sm in am.stances.items():
             if sm is not None:
                 stances[(aid, iid)] = b.stance(sm, at + ("stances", iid))
-    _check_refs(out, doc, p, model.actors, model.issues,
+    known_issues = {**model.issues, **{x: None for x in broken_issues}}
+    known_actors = {**model.actors, **{x: None for x in broken_actors}}
+    _check_refs(out, doc, p, known_actors, known_issues,
                 {a: am.stances for a, am in model.actors.items()}, ("actors",))
     for deal, dm in model.deals.items():
         for k, iid in enumerate(dm.issues):
-            if iid not in model.issues:
+            if iid not in known_issues:
                 out.add(line_of(doc, ("deals", deal, "issues", k)), f"deals.{deal}.issues",
                         iid, f"an issue id declared under issues ({', '.join(model.issues)})")
+        for iid, v in dm.pins.items():
+            at = ("deals", deal, "pins", iid)
+            if iid not in model.issues:
+                out.add(line_of(doc, at), f"deals.{deal}.pins", iid,
+                        f"an issue id declared under issues ({', '.join(model.issues)})")
+            elif not (model.issues[iid].scale[0] <= v <= model.issues[iid].scale[1]):
+                out.add(line_of(doc, at), f"deals.{deal}.pins.{iid}", v,
+                        f"a point on the issue's scale {list(model.issues[iid].scale)}")
+            elif iid in dm.issues:
+                out.add(line_of(doc, at), f"deals.{deal}.pins", iid,
+                        "an issue the deal does not also settle (a term is settled or pinned)")
+    _check_outlook_refs(out, doc, p, model.issues, model.actors, model.actors, ("actors",),
+                        model.events, model.durability)
     views = {}
     for vid, vm in model.views.items():
-        _check_view_issues(out, doc, p, model.issues, vm, ("views", vid, "issues"))
+        _check_view_issues(out, doc, p, known_issues, vm, ("views", vid, "issues"))
         views[vid] = _view(_Builder(p, doc, vm.source), vm, vid, ("views", vid))
-        _check_refs(out, doc, p, model.actors, model.issues,
+        _check_outlook_refs(out, doc, p, model.issues, model.actors, vm.actors,
+                            ("views", vid, "actors"), vm.events, vm.durability, ("views", vid))
+        _check_refs(out, doc, p, known_actors, known_issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("views", vid, "actors"))
     for vtext, vdoc, vm in parsed_views:
         if vm.view in views:
             out.add(line_of(vdoc, ("view",)), "view", vm.view, "a view id used only once",
                     file=vtext.path)
-        _check_view_issues(out, vdoc, vtext.path, model.issues, vm, ("issues",))
+        _check_view_issues(out, vdoc, vtext.path, known_issues, vm, ("issues",))
         views[vm.view] = _view(_Builder(vtext.path, vdoc, vm.source), vm, vm.view, ())
-        _check_refs(out, vdoc, vtext.path, model.actors, model.issues,
+        _check_outlook_refs(out, vdoc, vtext.path, model.issues, model.actors, vm.actors,
+                            ("actors",), vm.events, vm.durability)
+        _check_refs(out, vdoc, vtext.path, known_actors, known_issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("actors",))
     for v in views.values():
         if v.source is not None and sources and v.source not in sources:
             out.add(v.line, f"views.{v.id}.source", v.source,
                     f"a source id declared under sources ({', '.join(sources)})", file=v.file)
-    out.raise_if_any()
+    if out:  # keep going to the value checks, on the cells that name real actors and issues
+        stances = {k: v for k, v in stances.items() if k[1] in model.issues}
+        views = {vid: _known_cells(v, model.actors, model.issues) for vid, v in views.items()}
     corpus = None
     if model.corpus:
         corpus = str((Path(p).parent / model.corpus).resolve())
@@ -591,16 +807,20 @@ def _read(path: Path) -> Any:
     text = Text(text.path, text.text, sha, text.notes)
     documents = _Documents({main.name: doc.text,
                             **{f"views/{Path(t.path).name}": d.text for t, d, _ in parsed_views}})
-    sc = finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
-                actors=actors, issues=issues, stances=stances, sources=sources, views=views,
-                as_of=model.as_of, description=model.description, document=documents,
-                locate=lambda field: (line_of(doc, tuple(field.split(".")))
-                                      if field.startswith(("issues.", "deals.")) else None))
-    from dataclasses import replace
-    return replace(sc, corpus=corpus,
-                   deals={d: tuple(dm.issues) for d, dm in model.deals.items()},
-                   deal_evidence={d: b.evidence(dm, ("deals", d)) for d, dm in model.deals.items()
-                                  if dm.evidence or dm.quote or dm.judgement})
+    deal_evidence = {d: b.evidence(dm, ("deals", d)) for d, dm in model.deals.items()
+                     if dm.evidence or dm.quote or dm.judgement}
+    return finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
+                  actors=actors, issues=issues, stances=stances, sources=sources, views=views,
+                  as_of=model.as_of, description=model.description, document=documents,
+                  locate=lambda field: (line_of(doc, tuple(field.split(".")))
+                                        if field.startswith(("issues.", "deals.")) else None),
+                  corpus=corpus, conflict_start=model.conflict_start,
+                  durability={iid: b.number(q, ("durability", iid))
+                              for iid, q in model.durability.items()},
+                  events=tuple(b.event(em, ("events", k)) for k, em in enumerate(model.events)),
+                  deal_pins={d: dict(dm.pins) for d, dm in model.deals.items() if dm.pins},
+                  deals={d: tuple(dm.issues) for d, dm in model.deals.items()},
+                  deal_evidence=deal_evidence)
 
 
 def read(path: Path, lenient: bool = False):
