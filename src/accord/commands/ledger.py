@@ -237,6 +237,9 @@ def register(app: typer.Typer) -> None:
                           f"{pct(r.coverage_50)}/{pct(r.coverage_80)}/{pct(r.coverage_95)}",
                           "–" if r.crps_cal != r.crps_cal else f"{r.crps_cal:.2f}", pct(r.coverage_80_cal))
         out.print(table)
+        from ..report.backtest import verdict
+
+        out.print(_esc(verdict(df)))
         rd = a["reading"]
         out.print(f"{a['issues']} scorable issues of {rd.get('rows')} rows in {rd.get('scorable_proposals')} proposals, "
                   f"{a['actors']} actors; capability {a['power']}; paired bootstrap, {n_boot} resamples, "
