@@ -185,22 +185,14 @@ def _decode(path: Path, encoding: str):
     return Text(str(path), text, hashlib.sha256(raw).hexdigest(), ())
 
 
-def read_deu(path: str | Path, **options) -> DeuData:
-    """Read a DEU file in any of its layouts; every problem of the file is reported at once,
-    and nothing but a located :class:`~accord.errors.ScenarioError` ever escapes. Options:
-    see :func:`_read_deu`."""
-    from ._common import guard
-
-    return guard(str(path), lambda: _read_deu(path, **options))
-
-
-def _read_deu(path: str | Path, *, delimiter: str | None = None,
+def read_deu(path: str | Path, *, delimiter: str | None = None,
              missing: Sequence[str] = ("999",), reference_fill: str = "none",
              salience_max: float = 100.0, min_actors: int = 3, iso_dates: str = "reread",
              century_pivot: int = 90, proposal_key: str = "isnr_stem",
              ignore: Sequence[str] = (), skip_lines: Sequence[int] = (),
              encoding: str = "utf-8") -> DeuData:
-    """Read a DEU file (the options of :func:`read_deu`).
+    """Read a DEU file in any of its layouts; every problem of the file is reported at once,
+    and nothing but a located :class:`~accord.errors.ScenarioError` ever escapes.
 
     ``missing`` are the codes that mean "not coded" besides a blank; ``reference_fill`` is
     ``none`` (an unknown status quo stays NaN) or ``midpoint`` (50); ``min_actors`` actors
@@ -210,6 +202,22 @@ def _read_deu(path: str | Path, *, delimiter: str | None = None,
     line 2), which are left out and listed in the summary; ``encoding`` names the file's
     text encoding where it is not UTF-8 (e.g. ``cp1252`` for a file saved by Excel on Windows).
     """
+    from ._common import guard
+
+    options = dict(delimiter=delimiter, missing=missing, reference_fill=reference_fill,
+                   salience_max=salience_max, min_actors=min_actors, iso_dates=iso_dates,
+                   century_pivot=century_pivot, proposal_key=proposal_key, ignore=ignore,
+                   skip_lines=skip_lines, encoding=encoding)
+    return guard(str(path), lambda: _read_deu(path, **options))
+
+
+def _read_deu(path: str | Path, *, delimiter: str | None = None,
+             missing: Sequence[str] = ("999",), reference_fill: str = "none",
+             salience_max: float = 100.0, min_actors: int = 3, iso_dates: str = "reread",
+             century_pivot: int = 90, proposal_key: str = "isnr_stem",
+             ignore: Sequence[str] = (), skip_lines: Sequence[int] = (),
+             encoding: str = "utf-8") -> DeuData:
+    """The reader behind :func:`read_deu` (which guarantees located errors only)."""
     path = Path(path)
     errs = Collector(path)
     try:
