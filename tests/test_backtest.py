@@ -13,7 +13,9 @@ from accord.errors import ScenarioError
 from accord.models import available
 
 ACTORS = ("COM", "EP", "DE", "FR", "UK")
-COLUMNS = ["model", "n", "failed", "mae", "mae_low", "mae_high", "diff", "diff_low", "diff_high"]
+from accord.analysis.backtest import COLUMNS
+
+OLD_KEYS = ["model", "n", "failed", "mae", "mae_low", "mae_high", "diff", "diff_low", "diff_high"]
 
 
 def _deu(path: Path, n: int = 12, seed: int = 1, outcome: str = "compromise",
@@ -26,7 +28,7 @@ def _deu(path: Path, n: int = 12, seed: int = 1, outcome: str = "compromise",
     sal = rng.uniform(10, 100, (n, a)).round(0)
     cap = rng.integers(1, 30, a).astype(float)
     pos[rng.random((n, a)) < 0.2] = np.nan
-    pos[:, :2] = np.where(np.isnan(pos[:, :2]), 50.0, pos[:, :2])  # two actors always there
+    pos[:, :3] = np.where(np.isnan(pos[:, :3]), 50.0, pos[:, :3])  # three actors always there
     rp = rng.uniform(0, 100, n).round(1)
     w = np.where(np.isnan(pos), 0.0, sal * (cap if capability else 1.0))
     comp = (np.nan_to_num(pos) * w).sum(1) / w.sum(1)
@@ -58,9 +60,10 @@ def one_shot_registry(monkeypatch):
 def test_every_registered_model_gets_a_row_and_compromise_scores_zero_on_its_own_answer(
         tmp_path, one_shot_registry):
     table = backtest(_deu(tmp_path / "deu.csv"), n_boot=500, seed=0)
+    assert list(table.columns)[:len(OLD_KEYS)] == OLD_KEYS  # today's keys first, unchanged
     assert list(table.columns) == COLUMNS
-    assert list(table["model"]) == list(one_shot_registry)
-    assert table.shape == (len(one_shot_registry), len(COLUMNS))
+    assert list(table["model"]) == list(one_shot_registry) + ["ensemble"]
+    assert table.shape == (len(one_shot_registry) + 1, len(COLUMNS))
     assert (table["n"] + table["failed"] == 12).all()
     comp = table.set_index("model").loc[REFERENCE]
     assert comp["mae"] == pytest.approx(0.0, abs=1e-9)
@@ -70,7 +73,7 @@ def test_every_registered_model_gets_a_row_and_compromise_scores_zero_on_its_own
     assert (others["mae_low"] <= others["mae"]).all() and (others["mae"] <= others["mae_high"]).all()
     assert (others["diff_low"] <= others["diff"]).all() and (others["diff"] <= others["diff_high"]).all()
     assert table.attrs["ignored_columns"] == ["procedure"]
-    assert table.attrs["predictions"].shape == (12, len(one_shot_registry))
+    assert table.attrs["predictions"].shape == (12, len(one_shot_registry) + 1)
 
 
 def test_a_dynamic_model_is_scored_like_any_other(tmp_path):
@@ -85,7 +88,7 @@ def test_a_dynamic_model_is_scored_like_any_other(tmp_path):
 def test_the_status_quo_scores_zero_when_nothing_changed(tmp_path):
     table = backtest(_deu(tmp_path / "deu.csv", outcome="rp"),
                      models=["status_quo", "mean"], n_boot=200).set_index("model")
-    assert list(table.index) == ["status_quo", "mean", "compromise"]  # the reference joins
+    assert list(table.index) == ["status_quo", "mean", "compromise", "ensemble"]  # the reference joins
     assert table.loc["status_quo", "mae"] == 0.0
     assert table.loc["status_quo", "diff"] == pytest.approx(-table.loc["compromise", "mae"])
     assert table.loc["status_quo", "diff_high"] < 0  # reliably better than compromise here
@@ -112,7 +115,8 @@ def test_the_bootstrap_is_seeded(tmp_path):
     c = backtest(path, models=["mean", "median"], n_boot=300, seed=6)
     assert a.equals(b)
     assert not a["diff_low"].equals(c["diff_low"])
-    assert a["mae"].equals(c["mae"])  # the seed moves the intervals, never the errors
+    # the seed moves the intervals (and the ensemble's folds), never the models' errors
+    assert a["mae"][:3].equals(c["mae"][:3])
 
 
 def test_saliences_are_read_on_the_deu_0_to_100_scale(tmp_path):
@@ -128,16 +132,16 @@ def test_bad_files_raise_every_problem_located_by_line_and_column(tmp_path):
     bad.write_text(
         "issue_id,pCOM,sCOM,pEP,sEP,pFR,rp,out\n"
         "a,50,80,150,60,,10,20\n"          # pEP off the scale
-        "b,50,,40,60,,10,x\n"              # salience missing beside a position; out not a number
+        "b,50,,40,60,,10,x\n"              # a lone position is no stance; out not a number
         "a,50,80,40,60,,10,20\n")          # id used before
     with pytest.raises(ScenarioError) as err:
         read_deu(bad)
     got = {(p.line, p.field, p.column) for p in err.value.problems}
     assert (1, "header", 6) in got          # pFR without sFR
     assert (2, "pEP", 4) in got
-    assert (3, "sCOM", 3) in got
     assert (3, "out", 8) in got
     assert (4, "issue_id", 1) in got
+    assert not any(p.field == "sCOM" for p in err.value.problems)
     assert "bad.csv:2:4: pEP: got '150'" in str(err.value)
 
 
@@ -151,9 +155,9 @@ def test_a_file_without_rp_out_or_actors_says_so(tmp_path):
     assert any(f == "header" and isinstance(v, list) for f, v in fields)
     one = tmp_path / "one.csv"
     one.write_text("pCOM,sCOM,pEP,sEP,rp,out\n50,50,,,10,20\n")
-    with pytest.raises(ScenarioError, match="at least two actors"):
-        read_deu(one)
-    with pytest.raises(ScenarioError, match="readable file"):
+    data = read_deu(one)  # one actor: kept, counted, not scorable
+    assert data.summary["too_few_actors"] == 1 and not data.scorable.any()
+    with pytest.raises(ScenarioError, match="an existing file"):
         read_deu(tmp_path / "absent.csv")
 
 
@@ -169,4 +173,5 @@ def test_a_metadata_column_that_looks_like_an_actor_can_be_named_and_ignored(tmp
         read_deu(path)
     data = read_deu(path, ignore=["sec"])
     assert data.actors == ("COM", "EP") and data.ignored_columns == ("sec",)
-    assert backtest(path, models=["mean"], n_boot=0, ignore=["sec"]).loc[0, "mae"] == 0.0
+    assert backtest(path, models=["mean"], n_boot=0, ignore=["sec"],
+                    min_actors=2).loc[0, "mae"] == 0.0

@@ -182,32 +182,76 @@ def register(app: typer.Typer) -> None:
 
     @app.command("backtest")
     @handled
-    def backtest_cmd(file: Path = typer.Argument(..., help="DEU-format CSV: p<actor>, s<actor>, rp, out per issue."),
+    def backtest_cmd(file: Path = typer.Argument(..., help="DEU file (DEU III as distributed, ';' or tab or ',', 999 or blank for missing): p<actor>, s<actor>, rp, out per issue."),
                      model: List[str] = typer.Option([], "--model", "-m", help="Models (default: all)."),
                      n_boot: int = typer.Option(2000, "--n-boot"),
                      seed: int = typer.Option(0, "--seed"),
                      ignore: List[str] = typer.Option([], "--ignore", help="Columns to leave out."),
+                     draws: int = typer.Option(10, "--draws", help="Perturbed codings per model (0: point forecasts only)."),
+                     position_sd: float = typer.Option(10.0, "--position-sd", help="Noise on positions, scale points."),
+                     salience_sd: float = typer.Option(0.1, "--salience-sd", help="Noise on saliences, on 0-1."),
+                     power: str = typer.Option("auto", "--power", help="auto, file, ssi, banzhaf, votes or equal."),
+                     supranational: str = typer.Option("largest_state", "--supranational", help="Commission and EP: largest_state, dropped or procedure."),
+                     per_issue: bool = typer.Option(False, "--per-issue", help="Run exchange and smp on each issue alone, not per proposal."),
+                     folds: int = typer.Option(5, "--folds", help="Folds of proposals for the ensemble (0: none)."),
+                     reference_fill: str = typer.Option("none", "--reference-fill", help="Missing rp: none or midpoint (50)."),
+                     skip_line: List[int] = typer.Option([], "--skip-line", help="Lines that are not issues (e.g. an added GDP row)."),
+                     encoding: str = typer.Option("utf-8", "--encoding", help="The file's text encoding, e.g. cp1252."),
+                     bootstrap_unit: str = typer.Option("issue", "--bootstrap-unit", help="Resample issues, or whole proposals (issue or proposal)."),
+                     report: Optional[Path] = typer.Option(None, "--report", help="Write the HTML backtest report here."),
                      json_out: bool = typer.Option(False, "--json")) -> None:
-        """MAE of every model (default parameters) on expert-coded outcomes, with bootstrap CIs."""
+        """Score every model (default parameters) on expert-coded outcomes: MAE with bootstrap CIs, CRPS and interval coverage, by subset, with an out-of-fold ensemble."""
         from ..analysis.backtest import backtest
         from ..results import dumps
 
-        df = backtest(file, models=model or None, n_boot=n_boot, seed=seed, ignore=ignore)
+        df = backtest(file, models=model or None, n_boot=n_boot, seed=seed, ignore=ignore,
+                      draws=draws, position_sd=position_sd, salience_sd=salience_sd, power=power,
+                      supranational=supranational, joint=not per_issue, folds=folds,
+                      reference_fill=reference_fill, skip_lines=skip_line,
+                      encoding=encoding, bootstrap_unit=bootstrap_unit)
+        if report is not None:
+            from ..report.backtest import write_backtest_html
+
+            write_backtest_html(df, report)
+        a = df.attrs
         if json_out:
-            print(dumps({"file": str(file), "sha256": df.attrs["sha256"], "seed": seed,
-                         "n_boot": n_boot, "issues": df.attrs["issues"],
+            ens = a["ensemble"]
+            print(dumps({"file": str(file), "sha256": a["sha256"], "seed": seed,
+                         "n_boot": n_boot, "issues": a["issues"],
                          "models": df.to_dict(orient="records"),
-                         "failures": df.attrs["failures"]}))
+                         "failures": a["failures"], "reading": a["reading"],
+                         "setting": {k: a[k] for k in ("power", "supranational", "joint", "draws",
+                                                       "position_sd", "salience_sd", "bootstrap_unit")},
+                         "power_notes": a["power_notes"], "notes": a["notes"],
+                         "subsets": a["subsets"].to_dict(orient="records"),
+                         "pit": a["pit"], "pit_cal": a["pit_cal"],
+                         "ensemble": None if not ens else {k: ens[k] for k in ("models", "folds", "weights")}}))
             return
-        table = Table("model", "issues", "failed", "MAE", "95% CI", "MAE − compromise", "95% CI")
+        table = Table("model", "issues", "failed", "MAE", "95% CI", "MAE − compromise", "95% CI",
+                      "CRPS", "cover 50/80/95", "CRPS cal.", "cover 80 cal.")
+        pct = lambda x: "–" if x != x else f"{100 * x:.0f}"  # noqa: E731
         for r in df.itertuples():
             table.add_row(r.model, str(r.n), str(r.failed), f"{r.mae:.2f}",
                           f"[{r.mae_low:.2f}, {r.mae_high:.2f}]", f"{r.diff:+.2f}",
-                          f"[{r.diff_low:+.2f}, {r.diff_high:+.2f}]")
+                          f"[{r.diff_low:+.2f}, {r.diff_high:+.2f}]", f"{r.crps:.2f}",
+                          f"{pct(r.coverage_50)}/{pct(r.coverage_80)}/{pct(r.coverage_95)}",
+                          "–" if r.crps_cal != r.crps_cal else f"{r.crps_cal:.2f}", pct(r.coverage_80_cal))
         out.print(table)
-        out.print(f"{df.attrs['issues']} issues, {df.attrs['actors']} actors; paired bootstrap, "
-                  f"{n_boot} resamples, seed {seed}; default parameters, no tuning")
-        for m, fails in df.attrs["failures"].items():
+        from ..report.backtest import verdict
+
+        out.print(_esc(verdict(df)))
+        rd = a["reading"]
+        out.print(f"{a['issues']} scorable issues of {rd.get('rows')} rows in {rd.get('scorable_proposals')} proposals, "
+                  f"{a['actors']} actors; capability {a['power']}; paired bootstrap, {n_boot} resamples, "
+                  f"seed {seed}; default parameters, no tuning")
+        out.print(f"counted, not errors: {rd.get('no_outcome')} without outcome, {rd.get('too_few_actors')} with too few actors, "
+                  f"{rd.get('no_reference_scorable')} scorable without reference point, "
+                  f"{rd.get('lone_salience')} lone saliences, {rd.get('lone_position')} lone positions")
+        for m, fails in a["failures"].items():
             err.print(f"[yellow]note[/yellow] {m}: no forecast on {len(fails)} issue(s), e.g. {_esc(fails[0][1])}")
-        if df.attrs["ignored_columns"]:
-            out.print(f"ignored columns: {', '.join(df.attrs['ignored_columns'])}")
+        for note in a["notes"]:
+            out.print(f"note: {_esc(note)}")
+        if a["ignored_columns"]:
+            out.print(f"ignored columns: {', '.join(a['ignored_columns'])}")
+        if report is not None:
+            out.print(f"report: {report}")
