@@ -124,7 +124,7 @@ def python_stream(seed: int) -> np.ndarray:
     return mt
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mt_word(mt):
     """Next 32-bit output of the Mersenne Twister in ``mt`` (CPython's genrand_uint32)."""
     i = mt[624]
@@ -145,7 +145,7 @@ def _mt_word(mt):
     return y
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mt_random(mt):
     """random.random(): 53 bits from two words."""
     a = _mt_word(mt) >> 5
@@ -156,7 +156,7 @@ def _mt_random(mt):
 # ---------------------------------------------------------------------------------------
 # one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _stored(k, a, e, u, G):
     """(is set, position) of actor u in candidate k's private table for a's demand issue e:
     the shared table, unless k keeps an older entry of its own (see _reread)."""
@@ -167,7 +167,7 @@ def _stored(k, a, e, u, G):
     return Gset[a, e, u], Gv[a, e, u]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _outcome_with(k, e, mover, other, pos, x, cs, N, W, G):
     """Outcome on issue e as candidate k sees it: round-start positions, k's private updates
     (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
@@ -183,7 +183,7 @@ def _outcome_with(k, e, mover, other, pos, x, cs, N, W, G):
     return num / W[e]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _outcome_own(k, e, mover, other, pos, x, cs, N, W, G):
     """_outcome_with where k's own older entries replace the shared ones."""
     Gv, Gset, Gcorr, ovi, ovf, nov = G
@@ -202,7 +202,7 @@ def _outcome_own(k, e, mover, other, pos, x, cs, N, W, G):
     return num / W[e]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _move_ok(k, role, move, pos, cf, cint):
     """decide's is_move_valid on the move history (frozen entries + this move)."""
     if abs(move) > 100.0 or abs(move) <= MIN_MOVE:
@@ -222,7 +222,7 @@ def _move_ok(k, role, move, pos, cf, cint):
     return (mn < 0.0 and mx < 0.0) or (mn > 0.0 and mx > 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _check_nbs(k, role, cf, cint, x, s, cs, N, W, G):
     """Cut the mover's move when it would push the outcome past the partner (rule T3)."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -269,7 +269,7 @@ def _check_nbs(k, role, cf, cint, x, s, cs, N, W, G):
         cint[C_CAPJ, k] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _max_utility(k, cf, cint, x, s, cs, N, W, G):
     """decide's calculate_maximum_utility: each side's utility when the other gains 0."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -311,7 +311,7 @@ def _max_utility(k, cf, cint, x, s, cs, N, W, G):
     cf[f_act, k] = g - sh * s_sup * d_u1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, G):
     """decide's randomized_gain (Dijkstra et al. 2018): the chosen side wins or loses
     a random share of the gain and the deal is rebuilt around it (quirks kept)."""
@@ -370,7 +370,7 @@ def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, G):
     cint[C_VALID, k] = 1 if (okX and okY) else 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G):
     """The candidate's equal-gain deal from the current state (decide's calculate)."""
     pval = opt[0]
@@ -428,7 +428,7 @@ def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G):
         _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, G)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _freeze(k, role, cf, cint):
     """Keep the current tentative move in the history (decide's stale-entry quirk)."""
     if role == 0:
@@ -453,7 +453,7 @@ def _freeze(k, role, cf, cint):
         cint[C_FCJ, k] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, G):
     """decide's recalculate(k, executed E); returns whether k was recomputed."""
     ki, kj, kp, kq = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -484,7 +484,7 @@ def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, G):
     return re
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _kept(is_set, stored, y, start):
     """decide's update_updates: of the stored and the new position, the one its rule keeps."""
     if not is_set:
@@ -494,7 +494,7 @@ def _kept(is_set, stored, y, start):
     return stored if stored > y else y
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _set_update(a, e, u, y, start, cs, x, G):
     """u moved to y on a's demand issue e: every private table of (a, e) takes it in."""
     Gv, Gset, Gcorr, ovi, ovf, nov = G
@@ -508,7 +508,7 @@ def _set_update(a, e, u, y, start, cs, x, G):
             ovi[t, 4] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _before2(ga, gb, pa, pb):
     """Stable descending order by gain with tie tolerance (rule T1): gains closer than
     GAIN_TOL are a tie and the earlier list position goes first."""
@@ -621,7 +621,7 @@ def _gather(gain, idx):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _snapshot(G, keys, snap):
     """Before E's moves enter the tables, keep what they held: the two shared entries go
     to ``snap`` (set, value), and every override is copied to the second half of
