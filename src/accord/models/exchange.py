@@ -49,6 +49,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -959,7 +960,7 @@ def _outcomes(x, cs_w, pres):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
     """All draws, all rounds. x0, s, c: [d, a, i] (normalised positions)."""
     d, na, ni = x0.shape
@@ -985,6 +986,61 @@ def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, re
             nex[k, r] = ne
             x = xn
     return pref, vote, nex, nlog[0], status
+
+
+def _per_run_loop() -> bool:
+    """``ACCORD_EXCHANGE_LOOP=1`` forces the old path: one compiled call per run (per draw),
+    in one thread. Same draws, same streams, same bytes; kept for the benchmark's ratio."""
+    return os.environ.get("ACCORD_EXCHANGE_LOOP", "") not in ("", "0")
+
+
+def _workers(d: int) -> int:
+    """Threads for a batch of d draws: one per usable core, none for small batches."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    env = os.environ.get("ACCORD_THREADS")
+    if env:
+        cores = max(1, int(env))
+    return max(1, min(cores, d // 16))
+
+
+def _run_draws(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
+    """``_run_batch`` over all draws: draws are independent (each has its own random stream),
+    so contiguous blocks of draws run on a thread per core (the compiled loop releases the
+    GIL) and are concatenated in order: the same bytes as one call. Draw 0 (the recorded
+    one) is in the first block."""
+    d = x0.shape[0]
+    if _per_run_loop():
+        blocks = [(k, k + 1) for k in range(d)]
+        workers = 1
+    else:
+        workers = _workers(d)
+        edges = np.linspace(0, d, workers + 1).round().astype(int)
+        blocks = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    if len(blocks) == 1:
+        return _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record)
+    dummy_f, dummy_i = np.zeros((1, LF)), np.zeros((1, LI), np.int64)
+
+    def job(block):
+        a, b = block
+        first = a == 0
+        return _run_batch(x0[a:b], s[a:b], c[a:b], pres, rounds, opt, random_ties, seeds[a:b],
+                          log_f if first else dummy_f, log_i if first else dummy_i,
+                          record and first)
+
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(job, blocks))
+    else:
+        parts = [job(bl) for bl in blocks]
+    pref = np.concatenate([q[0] for q in parts])
+    vote = np.concatenate([q[1] for q in parts])
+    nex = np.concatenate([q[2] for q in parts])
+    return pref, vote, nex, parts[0][3], parts[0][4]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1054,7 +1110,7 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     while True:
         log_f = np.zeros((cap, LF))
         log_i = np.zeros((cap, LI), np.int64)
-        pref, vote, nex, nlog, status = _run_batch(x0, s, c, pres, int(rounds),
+        pref, vote, nex, nlog, status = _run_draws(x0, s, c, pres, int(rounds),
                                                    np.array([float(p)]),
                                                    bool(random_ties), seeds, log_f, log_i,
                                                    bool(record))
