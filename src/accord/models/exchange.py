@@ -581,13 +581,17 @@ def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop):
             keep[nk] = k
             keep_pos[nk] = t
             nk += 1
+    c2 = np.empty(nc, np.int64)
+    p2 = np.empty(nc, np.int64)
     if nc > 1:
         order = _sort_entries(np.arange(nc), chg_pos[:nc], _gather(gain, chg[:nc]))
-        c2 = chg[:nc][order]
-        p2 = chg_pos[:nc][order]
+        for t in range(nc):     # element loops, not fancy indexing (see _grown)
+            c2[t] = chg[order[t]]
+            p2[t] = chg_pos[order[t]]
     else:
-        c2 = chg[:nc].copy()
-        p2 = chg_pos[:nc].copy()
+        for t in range(nc):
+            c2[t] = chg[t]
+            p2[t] = chg_pos[t]
     for t in range(nc):
         cint[C_CHG, c2[t]] = 0
     # insert each changed entry by binary search into the (still sorted) unchanged ones
@@ -646,10 +650,16 @@ def _grown(ovi, ovf):
     h, h2 = n // 2, 2 * n
     ovi2 = np.zeros((4 * n, 5), np.int64)
     ovf2 = np.zeros(4 * n)
-    ovi2[:h] = ovi[:h]
-    ovf2[:h] = ovf[:h]
-    ovi2[h2:h2 + n - h] = ovi[h:]
-    ovf2[h2:h2 + n - h] = ovf[h:]
+    # element loops, not slice assignment: the same copy without compiling numba's
+    # broadcasting (and its error-message strings), which cost seconds of first-run compile
+    for t in range(h):
+        for col in range(5):
+            ovi2[t, col] = ovi[t, col]
+        ovf2[t] = ovf[t]
+    for t in range(n - h):
+        for col in range(5):
+            ovi2[h2 + t, col] = ovi[h + t, col]
+        ovf2[h2 + t] = ovf[h + t]
     return ovi2, ovf2
 
 
@@ -960,6 +970,14 @@ def _outcomes(x, cs_w, pres):
     return out
 
 
+@njit(cache=True, _nrt=False)
+def _put(dst, k, r, src):
+    """dst[k, r] = src, as a loop (see _grown)."""
+    for a in range(src.shape[0]):
+        for e in range(src.shape[1]):
+            dst[k, r, a, e] = src[a, e]
+
+
 @njit(cache=True, nogil=True)
 def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
     """All draws, all rounds. x0, s, c: [d, a, i] (normalised positions)."""
@@ -973,16 +991,16 @@ def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, re
     for k in range(d):
         _mt_seed(mt, seeds[k])
         x = x0[k].copy()
-        pref[k, 0] = x
-        vote[k, 0] = x
+        _put(pref, k, 0, x)
+        _put(vote, k, 0, x)
         for r in range(1, rounds + 1):
             v, xn, ne, _nl = _round(x, s[k], c[k], pres, opt, mt, random_ties, r, log_f,
                                     log_i, nlog, record and k == 0)
             if ne < 0:
                 status = -1
                 return pref, vote, nex, nlog[0], status
-            vote[k, r] = v
-            pref[k, r] = xn
+            _put(vote, k, r, v)
+            _put(pref, k, r, xn)
             nex[k, r] = ne
             x = xn
     return pref, vote, nex, nlog[0], status
@@ -1165,7 +1183,14 @@ def _batch_outcomes(pos, cs, pres):
     out = np.zeros((d, r1, ni))
     for k in range(d):
         for r in range(r1):
-            out[k, r] = _outcomes(pos[k, r], cs[k], pres)
+            for e in range(ni):     # _outcomes, written in place (see _grown)
+                w = 0.0
+                num = 0.0
+                for a in range(na):
+                    if pres[a, e]:
+                        w += cs[k, a, e]
+                        num += cs[k, a, e] * pos[k, r, a, e]
+                out[k, r, e] = num / w if w != 0.0 else 0.0
     return out
 
 
