@@ -1329,3 +1329,10 @@ SPECS = (
         max_size=_max_size,
     ),
 )
+
+
+def _compile() -> None:
+    """Compile (and cache) the compiled sequence for the types every run uses; see _warm."""
+    inp = Inputs.from_arrays([1.0, 1.0, 2.0], [[0, 100], [100, 0], [50, 40]],
+                             [[0.9, 0.2], [0.2, 0.9], [0.5, 0.5]], low=[0, 0], high=[100, 100])
+    run_exchange(inp, rounds=1, rng=0, random_ties=True)
