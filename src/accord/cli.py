@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
 from .errors import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -104,6 +103,8 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 @app.callback(invoke_without_command=True)
 def _main(version: bool = typer.Option(False, "--version", help="Print the version.")) -> None:
     if version:
+        from . import __version__
+
         out.print(f"accord {__version__}")
         raise typer.Exit()
 
@@ -146,7 +147,7 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
             lenient: bool = typer.Option(False, "--lenient", help="Reproduce a peer reader's tolerance of bad rows (reported on stderr)."),
             json_out: bool = typer.Option(False, "--json", help="Print the JSON trajectory (the public contract).")) -> None:
     """Run one model on a scenario and show its trajectory."""
-    from . import models
+    from . import __version__, models
     from .results import dumps, run_document
 
     sc = _load(scenario, fmt, lenient, view)
