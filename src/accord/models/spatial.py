@@ -785,13 +785,15 @@ def run(inputs: Inputs, *, rounds: int, rng: np.random.Generator, **params) -> O
         params = {**params, "accommodation": inputs.accommodation}
     res = _chunked(x, sal, cap, rounds, rng, params, chunk)
     pos01 = res["positions"]
-    positions = inputs.low + pos01 * width
     present = inputs.present
-    positions = np.where(present[:, None], positions, np.nan)
+
+    def positions():  # [d, T+1, a, i] built when read: a forecast needs only the final round
+        return np.where(present[:, None], inputs.low + pos01 * width, np.nan)
+
     forecast = inputs.low + _forecast(pos01, res["prob"], present) * width
     records = []
     names = inputs.actors
-    for t in range(positions.shape[1]):
+    for t in range(pos01.shape[1]):
         rec: dict[str, Any] = {
             "probabilities": {a: float(res["prob"][0, t, k]) for k, a in enumerate(names)},
             "risk_attitudes": {a: float(res["risk"][0, t, k]) for k, a in enumerate(names)},
