@@ -34,7 +34,15 @@ that share an actor-and-issue with it (found through an index), in O(1) each (ou
 levels are kept as sums plus per-(actor, demand issue) corrections, shared by the
 candidates with that demand because they all take in the same moves), and keeps the
 sorted list by merging the changed candidates back in. Draws of a Monte Carlo batch run
-in one compiled call.
+in one compiled call per core (contiguous blocks of draws on threads; the compiled loop
+releases the GIL, and each draw has its own stream, so the bytes are those of one call).
+The small helpers are compiled without numba's reference counting (``_nrt=False``: they
+allocate nothing), which removed two atomic operations per array argument per call, about
+70% of the run time; copies are element loops rather than slice assignments, which keeps
+the first-run compile shorter. ``ACCORD_EXCHANGE_LOOP=1`` forces the old loop of one
+compiled call per run (for ``bench/mainjob.py``); on a cold numba cache ``accord forecast``
+compiles this module in a child process while it runs the other models (``models/_warm.py``,
+``ACCORD_PREWARM=0`` turns that off).
 
 Example::
 
