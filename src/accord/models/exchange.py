@@ -37,8 +37,8 @@ sorted list by merging the changed candidates back in. Draws of a Monte Carlo ba
 in one compiled call per core (contiguous blocks of draws on threads; the compiled loop
 releases the GIL, and each draw has its own stream, so the bytes are those of one call).
 The small helpers are compiled without numba's reference counting (``_nrt=False``: they
-allocate nothing), which removed two atomic operations per array argument per call, about
-70% of the run time; copies are element loops rather than slice assignments, which keeps
+allocate nothing), which removed two atomic operations per array argument per call, about two
+thirds of the run time; copies are element loops rather than slice assignments, which keeps
 the first-run compile shorter. ``ACCORD_EXCHANGE_LOOP=1`` forces the old loop of one
 compiled call per run (for ``bench/mainjob.py``); on a cold numba cache ``accord forecast``
 compiles this module in a child process while it runs the other models (``models/_warm.py``,
