@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED
+from .defaults import DRAWS, DYNAMIC_DRAWS, SEED
 from .errors import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -138,6 +137,8 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 @app.callback(invoke_without_command=True)
 def _main(version: bool = typer.Option(False, "--version", help="Print the version.")) -> None:
     if version:
+        from . import __version__
+
         out.print(f"accord {__version__}")
         raise typer.Exit()
 
@@ -182,7 +183,7 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
     """Run one model on a scenario and show its trajectory."""
     import numpy as np
 
-    from . import models
+    from . import __version__, models
     from .results import dumps, run_document
 
     sc = _load(scenario, fmt, lenient, view)

@@ -124,18 +124,19 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
              seed: int | None = 0, dynamic_draws: int = 1_000,
              progress: Callable[[str], None] | None = None) -> Forecast:
     """Forecast every issue under every model and view, with intervals and the ensemble."""
+    from ..models import _warm
+
     names = list(models) if models is not None else list(_models.available())
+    # on a first run the exchange model compiles in a second process meanwhile; it runs last
+    warming = _warm.start(names)
     groups, views, d = view_groups(scenario, draws, seed)
-    samples: dict[str, np.ndarray] = {}
-    skipped: dict[str, str] = {}
-    notes: list[str] = []
-    stops: dict[str, dict[str, float]] = {}
-    diagnostics: dict[str, dict[str, Any]] = {}
-    for name in names:
+    done: dict[str, Any] = {}
+    for name in sorted(names, key=lambda n: n in warming):
         spec = _models.get(name)
         k = d if not spec.dynamic else min(d, dynamic_draws)
         if progress:
             progress(name)
+        _warm.wait(warming, name)
         result = np.full((len(views), k, len(scenario.issues)), np.nan)
         reasons: list[np.ndarray] = []
         cycles: list[tuple[np.ndarray, np.ndarray]] = []
@@ -162,11 +163,20 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
                 if "nbs_gain_possible" in ex:
                     no_gain.append(~np.asarray(ex["nbs_gain_possible"], bool)[:, -1])
         except ValueError as exc:
-            skipped[name] = str(exc)
+            done[name] = str(exc)
             continue
-        samples[name] = result
-        stops[name], diagnostics[name] = _stop_shares(reasons), _diagnostics(scenario, cycles,
-                                                                             no_gain)
+        done[name] = (result, _stop_shares(reasons), _diagnostics(scenario, cycles, no_gain))
+    samples: dict[str, np.ndarray] = {}
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    stops: dict[str, dict[str, float]] = {}
+    diagnostics: dict[str, dict[str, Any]] = {}
+    for name in names:              # the order asked for, whatever order they ran in
+        if isinstance(done[name], str):
+            skipped[name] = done[name]
+            continue
+        samples[name], stops[name], diagnostics[name] = done[name]
+        k = samples[name].shape[1]
         if k < d:
             notes.append(f"{name}: {k} draws per view (dynamic model; --dynamic-draws)")
     summary = _summary(scenario, views, samples)

@@ -22,16 +22,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-DRAWS = 2_000
-"""Monte-Carlo draws per view on every surface (CLI, report, web app) unless asked otherwise."""
-DYNAMIC_DRAWS = 100
-"""Draws per view for the dynamic models (BDM, exchange, SMP), which cost far more per draw."""
-SEED = 0
-"""Seed of every surface's draws unless asked otherwise."""
-OUTLOOK_DRAWS = 10_000
-"""Draws of the outlook in all (shared by the views), the same on every surface."""
-OUTLOOK_HORIZON = 36
-"""Months of the outlook the summary reads."""
+from ..defaults import DRAWS, DYNAMIC_DRAWS, OUTLOOK_DRAWS, OUTLOOK_HORIZON, SEED  # noqa: F401
+
 REFERENCE_MODELS = ("status_quo",)
 """Models that describe no change; shown, but kept out of the pooled central forecast."""
 INTERVAL = "80% interval"

@@ -20,6 +20,31 @@ def _weights(inputs: Inputs, use_salience: bool = True) -> np.ndarray:
     return np.where(inputs.present, np.nan_to_num(w, nan=0.0), 0.0)
 
 
+_BLOCK = 4096
+"""Draws per block in the rules below: each cell depends on its own draw only, so blocks give
+the same bytes as one pass, and the peak memory is one block's temporaries (tens of MB)
+instead of a dozen ``[d, a, i]`` arrays at once (about 0.5 GB at 6 x 10^4 draws)."""
+
+
+def _blocks(d: int) -> list[slice]:
+    """Near-equal blocks of at least _BLOCK/2 draws (never a block of one: numpy then picks
+    another loop order for its sums); one block when d <= _BLOCK."""
+    n = -(-d // _BLOCK)
+    if n <= 1:
+        return [slice(0, d)]
+    edges = np.linspace(0, d, n + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _by_blocks(fn, *arrays, **kw):
+    """``fn(*arrays, **kw)`` on blocks of the leading (draw) axis of ``[d, a, i]`` arrays."""
+    if arrays[0].ndim != 3 or len(_blocks(arrays[0].shape[0])) == 1:
+        return fn(*arrays, **kw)
+    d = arrays[0].shape[0]
+    full = [np.broadcast_to(x, arrays[0].shape) for x in arrays]
+    return np.concatenate([fn(*[x[sl] for x in full], **kw) for sl in _blocks(d)])
+
+
 def status_quo(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
     """Nothing changes: the forecast is the issue's status quo (null where none is given)."""
     d = inputs.shape[0]
@@ -35,6 +60,10 @@ def mean(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
 
 def weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Σ w·x / Σ w over the actor axis (-2); the unweighted mean where all weights are 0."""
+    return _by_blocks(_weighted_mean, position, weight)
+
+
+def _weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
     present = ~np.isnan(position)
     x = np.where(present, position, 0.0)
     total = weight.sum(axis=-2)
@@ -59,6 +88,10 @@ def weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower
     reaching it, so rescaling the weights cannot flip an exact tie. NaN positions take no part; zero total weight falls back to
     equal weights among the actors present.
     """
+    return _by_blocks(_weighted_median, position, weight, rule=rule)
+
+
+def _weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower") -> np.ndarray:
     present = ~np.isnan(position)
     w = np.where(present, weight, 0.0)
     total = w.sum(axis=-2, keepdims=True)
@@ -156,6 +189,17 @@ def nbs(inputs: Inputs, *, rounds: int = 1, rng=None, utility: str = "quadratic"
     ``disagreement=worst`` takes each actor's worst point of the scale; issues with no status
     quo use it too, and the summary says so.
     """
+    parts = [_nbs(replace(inputs, capability=inputs.capability[sl],
+                          position=inputs.position[sl], salience=inputs.salience[sl],
+                          power=None), utility, disagreement)
+             for sl in _blocks(inputs.shape[0])]          # blocks of draws: same bytes
+    forecast = np.concatenate([f for f, _, _ in parts])
+    feasible = np.concatenate([g for _, g, _ in parts])
+    return one_shot(inputs, forecast, summary=parts[0][2],
+                    extra={"nbs_gain_possible": feasible[:, None, :]})
+
+
+def _nbs(inputs: Inputs, utility: str, disagreement: str):
     d, a, i = inputs.shape
     sq = inputs.status_quo
     use_worst = np.full(i, disagreement == "worst") | np.isnan(sq)
@@ -178,8 +222,7 @@ def nbs(inputs: Inputs, *, rounds: int = 1, rng=None, utility: str = "quadratic"
         forecast = np.where(stuck, np.nanmean(np.where(inputs.present, p, np.nan), axis=1), forecast)
     summary = {"nbs_disagreement": {iss: ("worst" if use_worst[k] else "status_quo")
                                     for k, iss in enumerate(inputs.issues)}}
-    return one_shot(inputs, forecast, summary=summary,
-                    extra={"nbs_gain_possible": feasible[:, None, :]})
+    return forecast, feasible, summary
 
 
 def _memory_limit(draws: int, actors: int, issues: int) -> str | None:

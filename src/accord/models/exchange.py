@@ -34,7 +34,15 @@ that share an actor-and-issue with it (found through an index), in O(1) each (ou
 levels are kept as sums plus per-(actor, demand issue) corrections, shared by the
 candidates with that demand because they all take in the same moves), and keeps the
 sorted list by merging the changed candidates back in. Draws of a Monte Carlo batch run
-in one compiled call.
+in one compiled call per core (contiguous blocks of draws on threads; the compiled loop
+releases the GIL, and each draw has its own stream, so the bytes are those of one call).
+The small helpers are compiled without numba's reference counting (``_nrt=False``: they
+allocate nothing), which removed two atomic operations per array argument per call, about two
+thirds of the run time; copies are element loops rather than slice assignments, which keeps
+the first-run compile shorter. ``ACCORD_EXCHANGE_LOOP=1`` forces the old loop of one
+compiled call per run (for ``bench/mainjob.py``); on a cold numba cache ``accord forecast``
+compiles this module in a child process while it runs the other models (``models/_warm.py``,
+``ACCORD_PREWARM=0`` turns that off).
 
 Example::
 
@@ -49,6 +57,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +133,7 @@ def python_stream(seed: int) -> np.ndarray:
     return mt
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mt_word(mt):
     """Next 32-bit output of the Mersenne Twister in ``mt`` (CPython's genrand_uint32)."""
     i = mt[624]
@@ -145,7 +154,7 @@ def _mt_word(mt):
     return y
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mt_random(mt):
     """random.random(): 53 bits from two words."""
     a = _mt_word(mt) >> 5
@@ -156,7 +165,7 @@ def _mt_random(mt):
 # ---------------------------------------------------------------------------------------
 # one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _stored(k, a, e, u, G):
     """(is set, position) of actor u in candidate k's private table for a's demand issue e:
     the shared table, unless k keeps an older entry of its own (see _reread)."""
@@ -167,7 +176,7 @@ def _stored(k, a, e, u, G):
     return Gset[a, e, u], Gv[a, e, u]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _outcome_with(k, e, mover, other, pos, x, cs, N, W, G):
     """Outcome on issue e as candidate k sees it: round-start positions, k's private updates
     (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
@@ -183,7 +192,7 @@ def _outcome_with(k, e, mover, other, pos, x, cs, N, W, G):
     return num / W[e]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _outcome_own(k, e, mover, other, pos, x, cs, N, W, G):
     """_outcome_with where k's own older entries replace the shared ones."""
     Gv, Gset, Gcorr, ovi, ovf, nov = G
@@ -202,7 +211,7 @@ def _outcome_own(k, e, mover, other, pos, x, cs, N, W, G):
     return num / W[e]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _move_ok(k, role, move, pos, cf, cint):
     """decide's is_move_valid on the move history (frozen entries + this move)."""
     if abs(move) > 100.0 or abs(move) <= MIN_MOVE:
@@ -222,7 +231,7 @@ def _move_ok(k, role, move, pos, cf, cint):
     return (mn < 0.0 and mx < 0.0) or (mn > 0.0 and mx > 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _check_nbs(k, role, cf, cint, x, s, cs, N, W, G):
     """Cut the mover's move when it would push the outcome past the partner (rule T3)."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -269,7 +278,7 @@ def _check_nbs(k, role, cf, cint, x, s, cs, N, W, G):
         cint[C_CAPJ, k] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _max_utility(k, cf, cint, x, s, cs, N, W, G):
     """decide's calculate_maximum_utility: each side's utility when the other gains 0."""
     ai, aj, p, q = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -311,7 +320,7 @@ def _max_utility(k, cf, cint, x, s, cs, N, W, G):
     cf[f_act, k] = g - sh * s_sup * d_u1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, G):
     """decide's randomized_gain (Dijkstra et al. 2018): the chosen side wins or loses
     a random share of the gain and the deal is rebuilt around it (quirks kept)."""
@@ -370,7 +379,7 @@ def _randomized_gain(k, role, pval, cf, cint, x, s, cs, N, W, G):
     cint[C_VALID, k] = 1 if (okX and okY) else 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G):
     """The candidate's equal-gain deal from the current state (decide's calculate)."""
     pval = opt[0]
@@ -428,7 +437,7 @@ def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G):
         _randomized_gain(k, 0 if u < 0.5 else 1, pval, cf, cint, x, s, cs, N, W, G)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _freeze(k, role, cf, cint):
     """Keep the current tentative move in the history (decide's stale-entry quirk)."""
     if role == 0:
@@ -453,7 +462,7 @@ def _freeze(k, role, cf, cint):
         cint[C_FCJ, k] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, G):
     """decide's recalculate(k, executed E); returns whether k was recomputed."""
     ki, kj, kp, kq = cint[C_I, k], cint[C_J, k], cint[C_P, k], cint[C_Q, k]
@@ -484,7 +493,7 @@ def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, G):
     return re
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _kept(is_set, stored, y, start):
     """decide's update_updates: of the stored and the new position, the one its rule keeps."""
     if not is_set:
@@ -494,7 +503,7 @@ def _kept(is_set, stored, y, start):
     return stored if stored > y else y
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _set_update(a, e, u, y, start, cs, x, G):
     """u moved to y on a's demand issue e: every private table of (a, e) takes it in."""
     Gv, Gset, Gcorr, ovi, ovf, nov = G
@@ -508,7 +517,7 @@ def _set_update(a, e, u, y, start, cs, x, G):
             ovi[t, 4] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _before2(ga, gb, pa, pb):
     """Stable descending order by gain with tie tolerance (rule T1): gains closer than
     GAIN_TOL are a tie and the earlier list position goes first."""
@@ -580,13 +589,17 @@ def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop):
             keep[nk] = k
             keep_pos[nk] = t
             nk += 1
+    c2 = np.empty(nc, np.int64)
+    p2 = np.empty(nc, np.int64)
     if nc > 1:
         order = _sort_entries(np.arange(nc), chg_pos[:nc], _gather(gain, chg[:nc]))
-        c2 = chg[:nc][order]
-        p2 = chg_pos[:nc][order]
+        for t in range(nc):     # element loops, not fancy indexing (see _grown)
+            c2[t] = chg[order[t]]
+            p2[t] = chg_pos[order[t]]
     else:
-        c2 = chg[:nc].copy()
-        p2 = chg_pos[:nc].copy()
+        for t in range(nc):
+            c2[t] = chg[t]
+            p2[t] = chg_pos[t]
     for t in range(nc):
         cint[C_CHG, c2[t]] = 0
     # insert each changed entry by binary search into the (still sorted) unchanged ones
@@ -621,7 +634,7 @@ def _gather(gain, idx):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _snapshot(G, keys, snap):
     """Before E's moves enter the tables, keep what they held: the two shared entries go
     to ``snap`` (set, value), and every override is copied to the second half of
@@ -645,10 +658,16 @@ def _grown(ovi, ovf):
     h, h2 = n // 2, 2 * n
     ovi2 = np.zeros((4 * n, 5), np.int64)
     ovf2 = np.zeros(4 * n)
-    ovi2[:h] = ovi[:h]
-    ovf2[:h] = ovf[:h]
-    ovi2[h2:h2 + n - h] = ovi[h:]
-    ovf2[h2:h2 + n - h] = ovf[h:]
+    # element loops, not slice assignment: the same copy without compiling numba's
+    # broadcasting (and its error-message strings), which cost seconds of first-run compile
+    for t in range(h):
+        for col in range(5):
+            ovi2[t, col] = ovi[t, col]
+        ovf2[t] = ovf[t]
+    for t in range(n - h):
+        for col in range(5):
+            ovi2[h2 + t, col] = ovi[h + t, col]
+        ovf2[h2 + t] = ovf[h + t]
     return ovi2, ovf2
 
 
@@ -959,7 +978,15 @@ def _outcomes(x, cs_w, pres):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def _put(dst, k, r, src):
+    """dst[k, r] = src, as a loop (see _grown)."""
+    for a in range(src.shape[0]):
+        for e in range(src.shape[1]):
+            dst[k, r, a, e] = src[a, e]
+
+
+@njit(cache=True, nogil=True)
 def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
     """All draws, all rounds. x0, s, c: [d, a, i] (normalised positions)."""
     d, na, ni = x0.shape
@@ -972,19 +999,74 @@ def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, re
     for k in range(d):
         _mt_seed(mt, seeds[k])
         x = x0[k].copy()
-        pref[k, 0] = x
-        vote[k, 0] = x
+        _put(pref, k, 0, x)
+        _put(vote, k, 0, x)
         for r in range(1, rounds + 1):
             v, xn, ne, _nl = _round(x, s[k], c[k], pres, opt, mt, random_ties, r, log_f,
                                     log_i, nlog, record and k == 0)
             if ne < 0:
                 status = -1
                 return pref, vote, nex, nlog[0], status
-            vote[k, r] = v
-            pref[k, r] = xn
+            _put(vote, k, r, v)
+            _put(pref, k, r, xn)
             nex[k, r] = ne
             x = xn
     return pref, vote, nex, nlog[0], status
+
+
+def _per_run_loop() -> bool:
+    """``ACCORD_EXCHANGE_LOOP=1`` forces the old path: one compiled call per run (per draw),
+    in one thread. Same draws, same streams, same bytes; kept for the benchmark's ratio."""
+    return os.environ.get("ACCORD_EXCHANGE_LOOP", "") not in ("", "0")
+
+
+def _workers(d: int) -> int:
+    """Threads for a batch of d draws: one per usable core, none for small batches."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    env = os.environ.get("ACCORD_THREADS")
+    if env:
+        cores = max(1, int(env))
+    return max(1, min(cores, d // 16))
+
+
+def _run_draws(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
+    """``_run_batch`` over all draws: draws are independent (each has its own random stream),
+    so contiguous blocks of draws run on a thread per core (the compiled loop releases the
+    GIL) and are concatenated in order: the same bytes as one call. Draw 0 (the recorded
+    one) is in the first block."""
+    d = x0.shape[0]
+    if _per_run_loop():
+        blocks = [(k, k + 1) for k in range(d)]
+        workers = 1
+    else:
+        workers = _workers(d)
+        edges = np.linspace(0, d, workers + 1).round().astype(int)
+        blocks = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    if len(blocks) == 1:
+        return _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record)
+    dummy_f, dummy_i = np.zeros((1, LF)), np.zeros((1, LI), np.int64)
+
+    def job(block):
+        a, b = block
+        first = a == 0
+        return _run_batch(x0[a:b], s[a:b], c[a:b], pres, rounds, opt, random_ties, seeds[a:b],
+                          log_f if first else dummy_f, log_i if first else dummy_i,
+                          record and first)
+
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(job, blocks))
+    else:
+        parts = [job(bl) for bl in blocks]
+    pref = np.concatenate([q[0] for q in parts])
+    vote = np.concatenate([q[1] for q in parts])
+    nex = np.concatenate([q[2] for q in parts])
+    return pref, vote, nex, parts[0][3], parts[0][4]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1054,7 +1136,7 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     while True:
         log_f = np.zeros((cap, LF))
         log_i = np.zeros((cap, LI), np.int64)
-        pref, vote, nex, nlog, status = _run_batch(x0, s, c, pres, int(rounds),
+        pref, vote, nex, nlog, status = _run_draws(x0, s, c, pres, int(rounds),
                                                    np.array([float(p)]),
                                                    bool(random_ties), seeds, log_f, log_i,
                                                    bool(record))
@@ -1109,7 +1191,14 @@ def _batch_outcomes(pos, cs, pres):
     out = np.zeros((d, r1, ni))
     for k in range(d):
         for r in range(r1):
-            out[k, r] = _outcomes(pos[k, r], cs[k], pres)
+            for e in range(ni):     # _outcomes, written in place (see _grown)
+                w = 0.0
+                num = 0.0
+                for a in range(na):
+                    if pres[a, e]:
+                        w += cs[k, a, e]
+                        num += cs[k, a, e] * pos[k, r, a, e]
+                out[k, r, e] = num / w if w != 0.0 else 0.0
     return out
 
 
@@ -1260,3 +1349,10 @@ SPECS = (
         max_size=_max_size,
     ),
 )
+
+
+def _compile() -> None:
+    """Compile (and cache) the compiled sequence for the types every run uses; see _warm."""
+    inp = Inputs.from_arrays([1.0, 1.0, 2.0], [[0, 100], [100, 0], [50, 40]],
+                             [[0.9, 0.2], [0.2, 0.9], [0.5, 0.5]], low=[0, 0], high=[100, 100])
+    run_exchange(inp, rounds=1, rng=0, random_ties=True)

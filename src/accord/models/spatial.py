@@ -61,6 +61,7 @@ _POS_TOL = 1e-3            # positions closer than this (on [0, 1]) are the same
 _STOP_RATIO = 0.02
 _STOP_OFFSET = 1e-4
 _MIN_TURNS = 2
+_DETERMINISTIC_BLOCK = 200  # draws per block when no random transition is drawn
 _CHUNK_ELEMENTS = 2.5e6    # draws run in blocks of about this many [i, j, n] cells
 
 VICTORY = ("Linear", "Square", "Quartic", "Octic", "Binary")
@@ -742,6 +743,11 @@ def _chunked(x, sal, cap, rounds, rng, prm, chunk: int) -> dict[str, Any]:
     workers = max(1, min(os.cpu_count() or 1, 8))
     if d > 1 and workers > 1:
         chunk = min(chunk, -(-d // workers))
+    if prm.get("StateTransitions", "Deterministic") != "Stochastic":
+        # no random draws: the block size cannot change a result, so keep blocks small
+        # enough that two in flight stay within ~100 MB (the stochastic mode keeps its
+        # blocks, and with them its random streams)
+        chunk = min(chunk, _DETERMINISTIC_BLOCK)
     if d <= chunk:
         return simulate(x, sal, cap, rounds=rounds, rng=rng, **prm)
     starts = range(0, d, chunk)
@@ -756,10 +762,10 @@ def _chunked(x, sal, cap, rounds, rng, prm, chunk: int) -> dict[str, Any]:
         parts = list(pool.map(block, range(len(starts))))
     t = max(p["positions"].shape[1] for p in parts)
     out: dict[str, Any] = {}
-    for key in parts[0]:
+    for key in list(parts[0]):
         arrs = []
         for p in parts:
-            a = p[key]
+            a = p.pop(key)     # each block's copy is freed as soon as it is joined
             if a.ndim >= 2 and key not in ("rounds_run", "stop_reason"):
                 pad = t - a.shape[1]
                 if pad:
@@ -785,13 +791,15 @@ def run(inputs: Inputs, *, rounds: int, rng: np.random.Generator, **params) -> O
         params = {**params, "accommodation": inputs.accommodation}
     res = _chunked(x, sal, cap, rounds, rng, params, chunk)
     pos01 = res["positions"]
-    positions = inputs.low + pos01 * width
     present = inputs.present
-    positions = np.where(present[:, None], positions, np.nan)
+
+    def positions():  # [d, T+1, a, i] built when read: a forecast needs only the final round
+        return np.where(present[:, None], inputs.low + pos01 * width, np.nan)
+
     forecast = inputs.low + _forecast(pos01, res["prob"], present) * width
     records = []
     names = inputs.actors
-    for t in range(positions.shape[1]):
+    for t in range(pos01.shape[1]):
         rec: dict[str, Any] = {
             "probabilities": {a: float(res["prob"][0, t, k]) for k, a in enumerate(names)},
             "risk_attitudes": {a: float(res["risk"][0, t, k]) for k, a in enumerate(names)},
