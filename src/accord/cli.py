@@ -201,10 +201,13 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
     if json_out:
         print(dumps(doc))
         return
-    table = Table(title=f"{spec.title} on {sc.title}", show_lines=False)
+    _para(f"{spec.title} on {sc.title}")
+    table = Table(show_lines=False)
     table.add_column("round", justify="right")
     for issue in sc.issues:
-        table.add_column(issue.id, justify="right")
+        unit = (issue.extra or {}).get("unit")
+        table.add_column(f"{issue.id} ({unit})" if unit else issue.id, justify="right",
+                         overflow="fold")
     for r in doc["rounds"]:
         table.add_row(str(r["round"]), *[_fmt(r["forecast"][i.id]) for i in sc.issues])
     out.print(table)
@@ -601,22 +604,34 @@ def evidence_search_cmd(query: str = typer.Argument(..., help="Words to look for
                                f"(sources: {', '.join(sc.sources) or 'none'})")
         source, lines = sc.sources[source].file, sc.sources[source].lines
     authors: dict[str, str] = {}
-    if scenario is not None:  # cite authors, not the corpus's hashed file names
-        sc = sc if sc is not None else _load(scenario)
-        for s in sc.sources.values():
+    # cite authors, not the corpus's hashed file names: from --scenario, else from the
+    # bundled scenarios whose sources name these files
+    from .scenario import bundled_names, load as _read
+
+    pool = [sc if sc is not None else _load(scenario)] if scenario is not None else []
+    if not pool:
+        for name in bundled_names():
+            try:
+                pool.append(_read(name))
+            except ScenarioError:
+                continue
+    for known in pool:
+        for s in known.sources.values():
             if s.file:
-                authors[s.file] = (s.author or s.id) + (f" ({s.date.year})" if s.date else "")
+                authors.setdefault(s.file, (s.author or s.id)
+                                   + (f" ({s.date.year})" if s.date else ""))
     hits = search(_db(db), query, source=source, limit=limit, lines=lines)
     if json_out:
         import json
 
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
-    table = Table("score", "source" if authors else "file", "lines", "passage")
+    named = any(h.file in authors for h in hits)
+    table = Table("score", "source" if named else "file", "lines", "passage")
     for h in hits:
         table.add_row(f"{h.score:.2f}", _esc(authors.get(h.file, h.file)),
                       f"{h.line_start}-{h.line_end}", _esc(h.snippet))
-    if not authors:
+    if hits and not named:
         out.print("[dim]--scenario NAME names the sources' authors instead of their files[/dim]")
     out.print(table)
 

@@ -653,6 +653,9 @@ def _judgement(sc, fc, feas) -> Judgement:
     if key:
         sent += "; judgement calls that matter most: " + ", ".join(
             f"{c.field} = {c.value}" for c in key[:3])
+    elif judged or bare:
+        sent += ("; the numbers that matter most (the blockers' no-deal values and the coded "
+                 "cells that move a forecast most) all cite quotes")
     return Judgement(n, quoted, judged, bare, tuple(key), sent + ".")
 
 
