@@ -364,7 +364,10 @@
     var out = $("levers-out");
     out.innerHTML = "<p class=\"muted small\">running the levers …</p>";
     var body = { path: state.path, view: state.view, views: forecastViews(), changes: state.whatifs };
-    return api("POST", "/api/levers", body).then(function (r) {
+    // the background summary already ran them, with the same draws and seed: show its numbers
+    var done = state.full && state.full.levers ?
+      Promise.resolve(Object.assign({ timing: { total_ms: 0 } }, state.full.levers)) : null;
+    return (done || api("POST", "/api/levers", body)).then(function (r) {
       if (!r.available) { out.innerHTML = "<p class=\"muted small\">" + esc(r.reason) + "</p>"; return; }
       var issues = state.detail.issues.map(function (i) { return i.id; });
       var shift = {}, feas = {}, deals = [];
@@ -377,7 +380,7 @@
       var titles = {};
       r.levers.forEach(function (l) { titles[l.name] = l.title; });
       var html = "<p class=\"muted small\">" + esc(r.file) + " · the compromise forecast (" + esc(r.view) + ") and the zone of agreement, before → after each lever · " +
-        r.draws.toLocaleString("en") + " draws per view · " + Math.round(r.timing.total_ms) + " ms</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
+        r.draws.toLocaleString("en") + " draws per view · " + (r.timing.total_ms ? Math.round(r.timing.total_ms) + " ms" : "from the background run") + "</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
         deals.map(function (d) { return "<th>" + esc(d) + " deal: zone of agreement</th>"; }).join("") + "</tr>";
       names.forEach(function (n) {
         var best = null;
