@@ -436,7 +436,9 @@ def _print_forecast(result, top: int) -> None:
                       title_justify="left", pad_edge=False)
         table.add_column("model", no_wrap=True)
         for c in cols:
-            table.add_column(c, justify="right", no_wrap=False, overflow="fold", min_width=7)
+            head, sep, tail = c.rpartition("-")
+            table.add_column(f"{head}\n{tail}" if sep and head else c, justify="right",
+                             no_wrap=False, overflow="fold", min_width=7)
         for m in result.models:
             rows = s[(s.issue == issue.id) & (s.model == m)].set_index("view")
             cells = []
