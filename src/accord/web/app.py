@@ -1038,7 +1038,7 @@ def _lever_payload(folder: DataFolder, w, path: Path, view: Optional[str]) -> di
             "levers": [{"name": lv.name, "title": lv.title} for lv in w.levers],
             "forecast": _records(f[["lever", "issue", "median", "shift"]]),
             "feasibility": _records(p[["lever", "deal", "p_feasible", "change"]]) if len(p) else [],
-            "draws": w.draws, "notes": list(w.notes)}
+            "draws": w.draws, "seed": w.seed, "notes": list(w.notes)}
 
 
 def _attachment(name: str) -> dict[str, str]:

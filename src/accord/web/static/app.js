@@ -380,7 +380,7 @@
       var titles = {};
       r.levers.forEach(function (l) { titles[l.name] = l.title; });
       var html = "<p class=\"muted small\">" + esc(r.file) + " · the compromise forecast (" + esc(r.view) + ") and the zone of agreement, before → after each lever · " +
-        r.draws.toLocaleString("en") + " draws per view · " + (r.timing.total_ms ? Math.round(r.timing.total_ms) + " ms" : "from the background run") + "</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
+        r.draws.toLocaleString("en") + " draws per view · seed " + r.seed + " · " + (r.timing.total_ms ? Math.round(r.timing.total_ms) + " ms" : "from the background run") + "</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
         deals.map(function (d) { return "<th>" + esc(d) + " deal: zone of agreement</th>"; }).join("") + "</tr>";
       names.forEach(function (n) {
         var best = null;
