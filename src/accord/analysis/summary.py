@@ -293,14 +293,12 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     from .feasibility import feasibility as _feasibility
 
     names = list(models) if models is not None else list(_models.available())
-    steps = names if forecast is None else []
     say = progress or (lambda _what: None)
     if forecast is None:
         forecast = _forecast(scenario, names, draws=draws, seed=seed,
                              dynamic_draws=dynamic_draws, progress=say)
     elif forecast.seed != seed:
         raise ValueError(f"forecast: seed {forecast.seed}, but the summary asks for seed {seed}")
-    del steps
     say("feasibility")
     feas = _feasibility(scenario, draws=draws, seed=seed, extent=False)
     wi = None
@@ -514,8 +512,6 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
 
 
 def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
-    from .feasibility import COMPREHENSIVE
-
     f = wi.forecast[(wi.forecast.view == label) & (wi.forecast.model.isin(pooled))]
     width = {x.id: (x.high - x.low) or 1.0 for x in sc.issues}
     by_issue = {x.id: x for x in sc.issues}
@@ -554,7 +550,6 @@ def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
                 f"({lever}) moves the {deal} deal's share by {100 * ch:+.0f} percentage points.")
         out.append(LeverLine(lever, titles.get(lever, lever), None, None, "percentage points",
                              deal, ch, sent))
-    del COMPREHENSIVE
     return tuple(out)
 
 

@@ -378,7 +378,7 @@ def _fig_settlement(sc: Scenario, summary) -> Any:
     def pct(v: float, issue) -> float:
         return round(100 * (v - issue.low) / ((issue.high - issue.low) or 1.0), 3)
 
-    for k, y in enumerate(ys):
+    for y in ys:
         x, issue = rows[y], sc.issue(y)
         fig.add_trace(go.Scatter(
             x=[pct(x.p10, issue), pct(x.p90, issue)], y=[y, y], mode="lines",
@@ -667,7 +667,7 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from plotly.offline import get_plotlyjs
 
-    from ..analysis.summary import analyse, summarize_results
+    from ..analysis.summary import analyse
 
     opts = replace(options or ReportOptions(), **kwargs)
     sc = scenario

@@ -1021,8 +1021,6 @@ def _levers(folder: DataFolder, sc, sub, seed: int, draws: int, view: Optional[s
         return {"available": False, "reason": "no levers.yaml beside the scenario"}
     if not folder.inside(path):
         raise Refused(403, "levers.yaml leaves the data folder (a symbolic link?); refused")
-    from ..analysis.ensemble import ENSEMBLE, _records
-
     w = whatif(sub, path, models=["compromise"], draws=draws, seed=seed)
     return _lever_payload(folder, w, path, view)
 
