@@ -812,7 +812,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
                         "capability": _q(a.capability), "inherited": cap_inh.get(a.id, False)}
                        for a in r.actors],
             "issues": [{"id": i.id, "question": i.question, "low": i.low, "high": i.high,
-                        "status_quo": i.status_quo,
+                        "status_quo": i.status_quo, "unit": _unit_of(i),
                         "anchors": [[a, label] for a, label in i.anchors]} for i in r.issues],
             "cells": cells,
         }
@@ -1037,6 +1037,12 @@ def _lever_payload(folder: DataFolder, w, path: Path, view: Optional[str]) -> di
             "forecast": _records(f[["lever", "issue", "median", "shift"]]),
             "feasibility": _records(p[["lever", "deal", "p_feasible", "change"]]) if len(p) else [],
             "draws": w.draws, "seed": w.seed, "notes": list(w.notes)}
+
+
+def _unit_of(issue) -> str:
+    from ..analysis.summary import unit_of
+
+    return unit_of(issue)
 
 
 def _attachment(name: str) -> dict[str, str]:

@@ -155,7 +155,7 @@
       return "<th data-model=\"" + esc(m) + "\">" + esc(m) + (pending.indexOf(m) >= 0 ? " <span class=\"pending\">…</span>" : "") + "</th>";
     }).join("") + "<th>nearest labelled point (compromise)</th></tr>";
     d.issues.forEach(function (i) {
-      html += "<tr><td title=\"" + esc(i.question) + "\">" + esc(i.id) + "</td>";
+      html += "<tr><td title=\"" + esc(i.question) + "\">" + esc(i.id) + "<span class=\"iv\">" + esc(i.unit || "") + "</span></td>";
       models.forEach(function (m) {
         var k = i.id + "|" + m + "|" + viewKey;
         var r = by[k], e = by[i.id + "|" + m + "|ensemble"], w = was[k];
