@@ -129,3 +129,12 @@ def test_scenarios_copy_gives_an_editable_copy_that_name_lookups_then_read(tmp_p
     again = runner.invoke(app, ["scenarios", "copy", "eu-emissions"])
     assert again.exit_code == 2 and "exists" in again.output
     assert copy.read_text().startswith(text[:20]) and "My edited" in copy.read_text()
+
+
+def test_auto_outlook_falls_back_to_the_zone_share_while_the_module_is_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "accord.analysis.outlook", None)  # not installed
+    s = summarize(accord.load("ukraine-2025"), draws=20, models=["compromise"], levers=None,
+                  outlook="auto")
+    assert s.deal_source == "feasibility"

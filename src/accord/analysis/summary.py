@@ -28,6 +28,10 @@ DYNAMIC_DRAWS = 100
 """Draws per view for the dynamic models (BDM, exchange, SMP), which cost far more per draw."""
 SEED = 0
 """Seed of every surface's draws unless asked otherwise."""
+OUTLOOK = None
+"""What every surface passes as ``outlook=``: ``None`` (the feasibility shares, labelled as
+such) until ``accord.analysis.outlook`` lands; then ``"auto"`` (see :func:`_auto_outlook`)."""
+
 REFERENCE_MODELS = ("status_quo",)
 """Models that describe no change; shown, but kept out of the pooled central forecast."""
 INTERVAL = "80% interval"
@@ -280,12 +284,13 @@ def deal_outlook_rows(outlook: Any) -> list[OutlookRow]:
 
 def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
             models: Sequence[str] | None = None, dynamic_draws: int = DYNAMIC_DRAWS,
-            outlook: Any = None, levers: Any = "default", forecast: Any = None,
+            outlook: Any = OUTLOOK, levers: Any = "default", forecast: Any = None,
             progress: Callable[[str], None] | None = None) -> Analysis:
     """Forecast, feasibility and what-if with one set of draws and seed, and their summary.
 
     ``levers``: a levers file, a list of levers, ``None`` (no what-if) or ``"default"`` (the
-    scenario's ``levers.yaml`` when it has one). ``forecast``: a precomputed forecast with the
+    scenario's ``levers.yaml`` when it has one). ``outlook``: an outlook result (see
+    :func:`deal_outlook_rows`), ``"auto"`` (compute it, see :func:`_auto_outlook`) or ``None``. ``forecast``: a precomputed forecast with the
     same draws and seed (it is checked). ``progress(step)`` is called before each step.
     """
     from .. import models as _models
@@ -299,6 +304,8 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
                              dynamic_draws=dynamic_draws, progress=say)
     elif forecast.seed != seed:
         raise ValueError(f"forecast: seed {forecast.seed}, but the summary asks for seed {seed}")
+    if isinstance(outlook, str) and outlook == "auto":
+        outlook = _auto_outlook(scenario, draws=draws, seed=seed, progress=say)
     say("feasibility")
     feas = _feasibility(scenario, draws=draws, seed=seed, extent=False)
     wi = None
@@ -312,6 +319,22 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     summary = summarize_results(scenario, forecast, feas, wi, outlook=outlook,
                                 dynamic_draws=dynamic_draws)
     return Analysis(summary, forecast, feas, wi, outlook)
+
+
+def _auto_outlook(scenario, *, draws: int, seed: int | None, progress) -> Any:
+    """The outlook of the scenario with the summary's draws and seed, or None without the module.
+
+    The plug for ``accord.analysis.outlook``: it is expected to offer
+    ``outlook(scenario, draws=..., seed=...)`` returning an object with ``to_json()`` as
+    :func:`deal_outlook_rows` documents. Only a missing module falls back; any other error is
+    raised, so a changed signature is noticed, not hidden.
+    """
+    try:
+        from . import outlook as _outlook
+    except ImportError:
+        return None
+    progress("outlook")
+    return _outlook.outlook(scenario, draws=draws, seed=seed)
 
 
 def summarize(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
