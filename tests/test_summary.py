@@ -138,3 +138,14 @@ def test_auto_outlook_falls_back_to_the_zone_share_while_the_module_is_missing(m
     s = summarize(accord.load("ukraine-2025"), draws=20, models=["compromise"], levers=None,
                   outlook="auto")
     assert s.deal_source == "feasibility"
+
+
+def test_a_broken_levers_file_is_a_note_not_a_lost_forecast(tmp_path):
+    import shutil
+
+    d = tmp_path / "eu"
+    shutil.copytree(accord.scenario.bundled("eu-emissions"), d)
+    (d / "levers.yaml").write_text("levers:\n  - name: x\n    changes: {Atlantis: {capability: 2}}\n")
+    s = summarize(accord.load(d), draws=20, models=["compromise"])
+    assert s.levers == () and any("levers not run" in n for n in s.notes)
+    assert s.issues[0].median == s.issues[0].median  # the forecast is there

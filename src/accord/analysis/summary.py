@@ -309,15 +309,22 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     say("feasibility")
     feas = _feasibility(scenario, draws=draws, seed=seed, extent=False)
     wi = None
+    extra: list[str] = []
     one_shot = [m for m in forecast.models if not _models.get(m).dynamic]
     path = _levers_path(scenario, levers)
     if path is not None and one_shot:
+        from ..errors import ScenarioError
         from .whatif import whatif as _whatif
 
         say("what-if levers")
-        wi = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+        try:
+            wi = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+        except ScenarioError as exc:  # a broken levers file must not hide the forecast
+            n = len(exc.problems) + exc.truncated
+            extra.append(f"levers not run: {path} has {n} problem{'s' if n != 1 else ''} "
+                         f"(`accord whatif` lists them); first: {exc.problems[0]}")
     summary = summarize_results(scenario, forecast, feas, wi, outlook=outlook,
-                                dynamic_draws=dynamic_draws)
+                                dynamic_draws=dynamic_draws, notes=extra)
     return Analysis(summary, forecast, feas, wi, outlook)
 
 
@@ -363,7 +370,7 @@ def _levers_path(scenario, levers: Any):
 
 
 def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outlook: Any = None,
-                      dynamic_draws: int | None = None) -> Summary:
+                      dynamic_draws: int | None = None, notes: Sequence[str] = ()) -> Summary:
     """Condense results already computed (same draws and seed) into a :class:`Summary`."""
     from .. import __version__
     from .. import models as _models
@@ -399,7 +406,8 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
         f"{x.issue} near {x.anchor_point:g} ({x.anchor})" if x.anchor
         else f"{x.issue} {with_unit(x.median, sc.issue(x.issue))}" for x in issues) + "."
         if issues else "")
-    notes = tuple(fc.notes) + (tuple(feasibility.notes) if feasibility is not None else ())
+    notes = tuple(fc.notes) + (tuple(feasibility.notes) if feasibility is not None else ()) \
+        + tuple(notes)
     return Summary(sc.id, sc.title, sc.sha256, __version__, int(fc.draws), int(dd), fc.seed,
                    tuple(fc.models), pooled, tuple(fc.views), headline, settlement, issues,
                    deals, source,
