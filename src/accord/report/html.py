@@ -734,7 +734,7 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
 
     tpl = env.get_template("report.html.j2")
     return tpl.render(
-        sc=sc, fc=fc, issues=issues, provenance=provenance, notes=fc.notes,
+        sc=sc, fc=fc, issues=issues, provenance=provenance, notes=list(summary.notes),
         plotly_js=Markup(get_plotlyjs()),
         fig_disagreement=Markup(figs.html(dis)) if dis is not None else None,
         fig_timeline=Markup(figs.html(tl)) if tl is not None else None,
