@@ -433,7 +433,10 @@ def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path, launch
             page.wait_for_selector("#forecast-table[data-version='4']", timeout=60_000)
             after = page.inner_text(cell)
             assert after != before
-            assert float(after.split()[0]) < float(before.split()[0])
+            # the saved edit shows its before → after against the view it came from
+            now = page.inner_text(cell + " .now")
+            assert float(now.split()[0]) < float(before.split()[0])
+            assert page.inner_text(cell + " .was").strip() == before.split()[0]
             assert page.input_value("#view-select") == "fazi-2025-edit-1"
             assert "saved ukraine-2025/views/fazi-2025-edit-1.yaml" in page.inner_text("#status")
             page.wait_for_selector("#feasibility:not([data-pending])", timeout=60_000)

@@ -148,6 +148,12 @@
     if (state.whatifs.length && state.full && state.full.before) {
       state.full.before.forEach(function (r) { was[r.issue + "|" + r.model + "|" + r.view] = r; });
     }
+    if (state.editBefore && state.editBefore.view === f.view) {  // just saved: the view it came from
+      state.editBefore.rows.forEach(function (r) {
+        var v = r.view === state.editBefore.parent ? f.view : r.view;
+        was[r.issue + "|" + r.model + "|" + v] = r;
+      });
+    }
     var viewKey = f.view;
     var pending = (state.allModels || []).filter(function (m) { return f.models.indexOf(m) < 0; });
     var models = f.models.concat(pending);
@@ -175,7 +181,8 @@
     t.setAttribute("data-models", models.filter(function (m) { return pending.indexOf(m) < 0; }).join(","));
     t.classList.remove("flash"); void t.offsetWidth; t.classList.add("flash");
     $("forecast-meta").textContent = f.draws.toLocaleString("en") + " draws per view · seed " + f.seed + " · views: " +
-      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s): before → after" : "");
+      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s): before → after" : "") +
+      (state.editBefore && state.editBefore.view === f.view ? " · saved edit: " + state.editBefore.parent + " → " + f.view : "");
     renderWhatifs();
   }
 
@@ -404,7 +411,7 @@
   // ---- events -----------------------------------------------------------------------------
   $("levers-run").addEventListener("click", runLevers);
   $("scenario-select").addEventListener("change", function (e) { selectScenario(e.target.value); });
-  $("view-select").addEventListener("change", function (e) { state.view = e.target.value; state.whatifs = []; loadView(); });
+  $("view-select").addEventListener("change", function (e) { state.view = e.target.value; state.whatifs = []; state.editBefore = null; loadView(); });
   $("ensemble-views").addEventListener("change", function () {
     state.ensemble[state.path] = Array.prototype.map.call(
       document.querySelectorAll("#ensemble-views input:checked"), function (x) { return x.value; });
@@ -459,8 +466,10 @@
     var body = Object.assign({ path: state.path, view: state.view }, ch);
     $("edit-error").textContent = "";
     status("saving …");
+    var prev = state.full || state.quick, parent = state.view;
     api("POST", "/api/edit", body).then(function (res) {
       $("editor").hidden = true;
+      state.editBefore = prev && res.view ? { rows: prev.rows, parent: parent, view: res.view } : null;
       status("saved " + res.saved);
       var ens = state.ensemble[state.path] || [];
       var newEns = ens.map(function (v) { return v === res.parent ? res.view : v; });
