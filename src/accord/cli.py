@@ -334,12 +334,11 @@ def _print_summary(s, sc) -> None:
     out.print(f"[bold]{_esc(s.title)}[/bold] ({s.scenario})")
     _para(f"{_plural(s.draws, 'draw')} per view ({s.dynamic_draws:,} for dynamic models) · "
           f"seed {s.seed} · {_plural(len(s.views), 'analysis', 'analyses')} pooled · "
-          f"models {', '.join(s.models)}")
+          f"{_plural(len(s.models), 'model')}")
     out.print("[bold]Conclusion[/bold]")
     for line in s.headline:
         _bullet(line)
-    _para(f"Most likely settlement: median of {', '.join(s.pooled_models)} pooled over the "
-          f"analyses [{INTERVAL}]")
+    _para(f"Most likely settlement [{INTERVAL}], models pooled: {', '.join(s.pooled_models)}")
     table = Table(show_lines=False, pad_edge=False)
     table.add_column("issue", no_wrap=True)
     table.add_column("median [80%]", justify="right", no_wrap=True)

@@ -571,8 +571,7 @@ def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
         x = by_issue[issue]
         sent = (f"The lever that moves the forecast most: {titles.get(lever, lever)} ({lever}) "
                 f"shifts {issue} by {shift:+.1f} "
-                f"{x.extra.get('unit') or f'points on its {x.low:g}–{x.high:g} scale'}"
-                f" (median over draws, mean of the one-shot models).")
+                f"{x.extra.get('unit') or f'points on its {x.low:g}–{x.high:g} scale'}.")
         out.append(LeverLine(lever, titles.get(lever, lever), issue, shift, unit_of(x), None,
                              None, sent))
     if best_deal is not None:
@@ -680,8 +679,7 @@ def _judgement(sc, fc, feas) -> Judgement:
         sent += "; judgement calls that matter most: " + ", ".join(
             f"{c.field} = {c.value}" for c in key[:3])
     elif judged or bare:
-        sent += ("; the numbers that matter most (the blockers' no-deal values and the coded "
-                 "cells that move a forecast most) all cite quotes")
+        sent += "; those that matter most (blockers' no-deal values, decisive cells) cite quotes"
     return Judgement(n, quoted, judged, bare, tuple(key), sent + ".")
 
 
