@@ -100,6 +100,8 @@
   function runForecast() {
     var t0 = performance.now();
     status("forecasting …");
+    $("conclusion").setAttribute("data-pending", "1");
+    $("summary-progress").innerHTML = "<progress></progress>forecasting the one-shot models; every model follows in the background …";
     var body = { path: state.path, view: state.view, views: forecastViews(), changes: state.whatifs };
     var token = ++state.token;
     $("feasibility").setAttribute("data-pending", "1");
@@ -248,9 +250,13 @@
     var was = {};
     if (base) { base.issues.forEach(function (x) { was[x.issue] = x; }); }
     var html = "<tr><th>issue</th><th>most likely settlement (nearest labelled point)</th><th>median</th><th>80% interval</th><th>unit</th></tr>";
+    var scale = {};
+    (state.detail ? state.detail.issues : []).forEach(function (i) { scale[i.id] = i.high - i.low; });
     s.issues.forEach(function (x) {
       var w = was[x.issue];
-      var med = w && Math.abs(w.median - x.median) > 1e-9 ?
+      var d = scale[x.issue] != null && scale[x.issue] <= 20 ? 1 : 0;  // as the CLI and the report
+      var fmt = function (v) { return v == null ? "—" : Number(v).toFixed(d); };
+      var med = w && fmt(w.median) !== fmt(x.median) ?
         "<span class=\"was\">" + fmt(w.median) + "</span>→ <span class=\"now\">" + fmt(x.median) + "</span>" : fmt(x.median);
       html += "<tr><td title=\"" + esc(x.question) + "\">" + esc(x.issue) + "</td><td class=\"words small\">" +
         esc(x.anchor_point != null ? x.anchor_point + ": " + x.anchor : "—") + "</td><td class=\"num\">" + med +
