@@ -130,3 +130,14 @@ def test_scenarios_copy_gives_an_editable_copy_that_name_lookups_then_read(tmp_p
     again = runner.invoke(app, ["scenarios", "copy", "eu-emissions"])
     assert again.exit_code == 2 and "exists" in again.output
     assert copy.read_text().startswith(text[:20]) and "My edited" in copy.read_text()
+
+
+def test_a_broken_levers_file_is_a_note_not_a_lost_forecast(tmp_path):
+    import shutil
+
+    d = tmp_path / "eu"
+    shutil.copytree(accord.scenario.bundled("eu-emissions"), d)
+    (d / "levers.yaml").write_text("levers:\n  - name: x\n    changes: {Atlantis: {capability: 2}}\n")
+    s = summarize(accord.load(d), draws=20, models=["compromise"])
+    assert s.levers == () and any("levers not run" in n for n in s.notes)
+    assert s.issues[0].median == s.issues[0].median  # the forecast is there

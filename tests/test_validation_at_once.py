@@ -74,3 +74,19 @@ def test_a_writer_refuses_a_suffix_that_does_not_match_its_format(tmp_path: Path
     r = runner.invoke(app, ["import", "eu-emissions", "-o", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and ".yaml" in r.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_problems_in_the_main_file_and_in_a_view_file_are_reported_together(tmp_path: Path):
+    d = tmp_path / "folder"
+    (d / "views").mkdir(parents=True)
+    (d / "scenario.yaml").write_text(FOUR_MISTAKES.replace("budget", "rate2")
+                                     .replace("      rate2: {position: 3, salience: 0.2}\n", ""))
+    (d / "views" / "late.yaml").write_text(
+        "view: late\nactors:\n  a:\n    stances:\n      rate: {position: 5, salience: 40}\n"
+        "  nobody:\n    capability: 3\n")
+    with pytest.raises(ScenarioError) as exc:
+        accord.load(d)
+    where = {(Path(p.file).name, p.field) for p in exc.value.problems}
+    assert ("scenario.yaml", "issues.tax.scale") in where
+    assert ("late.yaml", "views.late.a.rate.salience") in where
+    assert ("late.yaml", "actors.nobody") in where

@@ -433,7 +433,10 @@ def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path, launch
             page.wait_for_selector("#forecast-table[data-version='4']", timeout=60_000)
             after = page.inner_text(cell)
             assert after != before
-            assert float(after.split()[0]) < float(before.split()[0])
+            # the saved edit shows its before → after against the view it came from
+            now = page.inner_text(cell + " .now")
+            assert float(now.split()[0]) < float(before.split()[0])
+            assert page.inner_text(cell + " .was").strip() == before.split()[0]
             assert page.input_value("#view-select") == "fazi-2025-edit-1"
             assert "saved ukraine-2025/views/fazi-2025-edit-1.yaml" in page.inner_text("#status")
             page.wait_for_selector("#feasibility:not([data-pending])", timeout=60_000)
@@ -554,3 +557,31 @@ def test_in_chromium_a_what_if_shows_before_and_after_and_offers_to_move_the_ran
             page.wait_for_selector("#settlement-table .was", timeout=60_000)
         finally:
             browser.close()
+
+
+def test_a_newer_request_cancels_the_background_run_it_replaces():
+    import threading
+
+    from accord.web.app import _Jobs
+
+    jobs = _Jobs()
+    release = threading.Event()
+
+    def slow(progress):
+        for step in ("compromise", "bdm", "exchange"):
+            progress(step)
+            release.wait(5)
+        return "old"
+
+    first = jobs.start(("edit", 1), "ukraine-2025", 3, slow)
+    assert first["state"] == "running"
+    second = jobs.start(("edit", 2), "ukraine-2025", 1, lambda progress: "new")
+    release.set()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (jobs.view(first["id"])["state"] == "running"
+                                           or jobs.view(second["id"])["state"] == "running"):
+        time.sleep(0.02)
+    assert jobs.view(first["id"])["state"] == "cancelled"
+    assert jobs.view(second["id"])["result"] == "new"
+    # asking again for a finished run is instant: the same job, not a new computation
+    assert jobs.start(("edit", 2), "ukraine-2025", 1, lambda p: "again")["id"] == second["id"]

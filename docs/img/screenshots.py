@@ -60,6 +60,7 @@ def main() -> None:
             page.screenshot(path=str(HERE / "report-first-screen.png"))
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#forecast-table[data-models*='bdm']", timeout=300_000)
             page.wait_for_selector("#conclusion:not([data-pending])", timeout=300_000)
             page.screenshot(path=str(HERE / "serve-1280x800.png"))
             page.click("#levers-run")

@@ -202,10 +202,13 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
     if json_out:
         print(dumps(doc))
         return
-    table = Table(title=f"{spec.title} on {sc.title}", show_lines=False)
+    _para(f"{spec.title} on {sc.title}")
+    table = Table(show_lines=False)
     table.add_column("round", justify="right")
     for issue in sc.issues:
-        table.add_column(issue.id, justify="right")
+        unit = (issue.extra or {}).get("unit")
+        table.add_column(f"{issue.id} ({unit})" if unit else issue.id, justify="right",
+                         overflow="fold")
     for r in doc["rounds"]:
         table.add_row(str(r["round"]), *[_fmt(r["forecast"][i.id]) for i in sc.issues])
     out.print(table)
@@ -332,12 +335,11 @@ def _print_summary(s, sc) -> None:
     out.print(f"[bold]{_esc(s.title)}[/bold] ({s.scenario})")
     _para(f"{_plural(s.draws, 'draw')} per view ({s.dynamic_draws:,} for dynamic models) · "
           f"seed {s.seed} · {_plural(len(s.views), 'analysis', 'analyses')} pooled · "
-          f"models {', '.join(s.models)}")
+          f"{_plural(len(s.models), 'model')}")
     out.print("[bold]Conclusion[/bold]")
     for line in s.headline:
         _bullet(line)
-    _para(f"Most likely settlement: median of {', '.join(s.pooled_models)} pooled over the "
-          f"analyses [{INTERVAL}]")
+    _para(f"Most likely settlement [{INTERVAL}], models pooled: {', '.join(s.pooled_models)}")
     table = Table(show_lines=False, pad_edge=False)
     table.add_column("issue", no_wrap=True)
     table.add_column("median [80%]", justify="right", no_wrap=True)
@@ -434,7 +436,9 @@ def _print_forecast(result, top: int) -> None:
                       title_justify="left", pad_edge=False)
         table.add_column("model", no_wrap=True)
         for c in cols:
-            table.add_column(c, justify="right", no_wrap=False, overflow="fold", min_width=7)
+            head, sep, tail = c.rpartition("-")
+            table.add_column(f"{head}\n{tail}" if sep and head else c, justify="right",
+                             no_wrap=False, overflow="fold", min_width=7)
         for m in result.models:
             rows = s[(s.issue == issue.id) & (s.model == m)].set_index("view")
             cells = []
@@ -602,22 +606,34 @@ def evidence_search_cmd(query: str = typer.Argument(..., help="Words to look for
                                f"(sources: {', '.join(sc.sources) or 'none'})")
         source, lines = sc.sources[source].file, sc.sources[source].lines
     authors: dict[str, str] = {}
-    if scenario is not None:  # cite authors, not the corpus's hashed file names
-        sc = sc if sc is not None else _load(scenario)
-        for s in sc.sources.values():
+    # cite authors, not the corpus's hashed file names: from --scenario, else from the
+    # bundled scenarios whose sources name these files
+    from .scenario import bundled_names, load as _read
+
+    pool = [sc if sc is not None else _load(scenario)] if scenario is not None else []
+    if not pool:
+        for name in bundled_names():
+            try:
+                pool.append(_read(name))
+            except ScenarioError:
+                continue
+    for known in pool:
+        for s in known.sources.values():
             if s.file:
-                authors[s.file] = (s.author or s.id) + (f" ({s.date.year})" if s.date else "")
+                authors.setdefault(s.file, (s.author or s.id)
+                                   + (f" ({s.date.year})" if s.date else ""))
     hits = search(_db(db), query, source=source, limit=limit, lines=lines)
     if json_out:
         import json
 
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
-    table = Table("score", "source" if authors else "file", "lines", "passage")
+    named = any(h.file in authors for h in hits)
+    table = Table("score", "source" if named else "file", "lines", "passage")
     for h in hits:
         table.add_row(f"{h.score:.2f}", _esc(authors.get(h.file, h.file)),
                       f"{h.line_start}-{h.line_end}", _esc(h.snippet))
-    if not authors:
+    if hits and not named:
         out.print("[dim]--scenario NAME names the sources' authors instead of their files[/dim]")
     out.print(table)
 

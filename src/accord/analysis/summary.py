@@ -300,31 +300,36 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     from .feasibility import feasibility as _feasibility
 
     names = list(models) if models is not None else list(_models.available())
-    steps = names if forecast is None else []
     say = progress or (lambda _what: None)
     if forecast is None:
         forecast = _forecast(scenario, names, draws=draws, seed=seed,
                              dynamic_draws=dynamic_draws, progress=say)
     elif forecast.seed != seed:
         raise ValueError(f"forecast: seed {forecast.seed}, but the summary asks for seed {seed}")
-    del steps
     say("feasibility")
     feas = _feasibility(scenario, draws=draws, seed=seed, extent=False)
     wi = None
+    extra: list[str] = []
     one_shot = [m for m in forecast.models if not _models.get(m).dynamic]
     path = _levers_path(scenario, levers)
     if path is not None and one_shot:
+        from ..errors import ScenarioError
         from .whatif import whatif as _whatif
 
         say("what-if levers")
-        wi = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+        try:
+            wi = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+        except ScenarioError as exc:  # a broken levers file must not hide the forecast
+            n = len(exc.problems) + exc.truncated
+            extra.append(f"levers not run: {path} has {n} problem{'s' if n != 1 else ''} "
+                         f"(`accord whatif` lists them); first: {exc.problems[0]}")
     if isinstance(outlook, str) and outlook == "default":
         from .outlook import outlook as _outlook
 
         say("outlook")
         outlook = _outlook(scenario, horizon=OUTLOOK_HORIZON, draws=OUTLOOK_DRAWS, seed=seed)
     summary = summarize_results(scenario, forecast, feas, wi, outlook=outlook,
-                                dynamic_draws=dynamic_draws)
+                                dynamic_draws=dynamic_draws, notes=extra)
     return Analysis(summary, forecast, feas, wi, outlook)
 
 
@@ -354,7 +359,7 @@ def _levers_path(scenario, levers: Any):
 
 
 def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outlook: Any = None,
-                      dynamic_draws: int | None = None) -> Summary:
+                      dynamic_draws: int | None = None, notes: Sequence[str] = ()) -> Summary:
     """Condense results already computed (same draws and seed) into a :class:`Summary`."""
     from .. import __version__
     from .. import models as _models
@@ -390,7 +395,8 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
         f"{x.issue} near {x.anchor_point:g} ({x.anchor})" if x.anchor
         else f"{x.issue} {with_unit(x.median, sc.issue(x.issue))}" for x in issues) + "."
         if issues else "")
-    notes = tuple(fc.notes) + (tuple(feasibility.notes) if feasibility is not None else ())
+    notes = tuple(fc.notes) + (tuple(feasibility.notes) if feasibility is not None else ()) \
+        + tuple(notes)
     return Summary(sc.id, sc.title, sc.sha256, __version__, int(fc.draws), int(dd), fc.seed,
                    tuple(fc.models), pooled, tuple(fc.views), headline, settlement, issues,
                    deals, source,
@@ -528,8 +534,6 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
 
 
 def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
-    from .feasibility import COMPREHENSIVE
-
     f = wi.forecast[(wi.forecast.view == label) & (wi.forecast.model.isin(pooled))]
     width = {x.id: (x.high - x.low) or 1.0 for x in sc.issues}
     by_issue = {x.id: x for x in sc.issues}
@@ -558,8 +562,7 @@ def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
         x = by_issue[issue]
         sent = (f"The lever that moves the forecast most: {titles.get(lever, lever)} ({lever}) "
                 f"shifts {issue} by {shift:+.1f} "
-                f"{x.extra.get('unit') or f'points on its {x.low:g}–{x.high:g} scale'}"
-                f" (median over draws, mean of the one-shot models).")
+                f"{x.extra.get('unit') or f'points on its {x.low:g}–{x.high:g} scale'}.")
         out.append(LeverLine(lever, titles.get(lever, lever), issue, shift, unit_of(x), None,
                              None, sent))
     if best_deal is not None:
@@ -568,7 +571,6 @@ def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
                 f"({lever}) moves the {deal} deal's share by {100 * ch:+.0f} percentage points.")
         out.append(LeverLine(lever, titles.get(lever, lever), None, None, "percentage points",
                              deal, ch, sent))
-    del COMPREHENSIVE
     return tuple(out)
 
 
@@ -667,6 +669,8 @@ def _judgement(sc, fc, feas) -> Judgement:
     if key:
         sent += "; judgement calls that matter most: " + ", ".join(
             f"{c.field} = {c.value}" for c in key[:3])
+    elif judged or bare:
+        sent += "; those that matter most (blockers' no-deal values, decisive cells) cite quotes"
     return Judgement(n, quoted, judged, bare, tuple(key), sent + ".")
 
 

@@ -288,7 +288,7 @@ def register(app: typer.Typer) -> None:
                          "inputs": res.inputs, "indices": _records(res.indices),
                          "notes": res.notes}))
             return
-        table = Table(title=_esc(f"Sobol indices ({model}; {res.evaluations} evaluations of "
+        table = Table(title=_esc(f"Sobol indices ({model}; seed {seed}; {res.evaluations} evaluations of "
                             f"{len(res.inputs)} uncertain inputs): top {top} by total index"),
                       title_justify="left")
         for c in ("output", "input", "S1", "ST [95%]"):

@@ -214,9 +214,22 @@ def _fig_forecast(sc: Scenario, fc, issue) -> Any:
                       annotation_text="status quo", annotation_position="top left")
     fig.update_layout(title=f"{issue.id}: median and 80% interval, by view and model",
                       height=380, legend=dict(orientation="h", y=-0.18))
-    fig.update_xaxes(tickvals=list(range(len(cols))), ticktext=cols)
-    fig.update_yaxes(**_scale_axis(issue), title="forecast")
+    fig.update_xaxes(tickvals=list(range(len(cols))), ticktext=[_two_lines(c) for c in cols],
+                     tickangle=0)
+    fig.update_yaxes(**_scale_axis(issue), title=_unit_title(issue))
     return fig
+
+
+def _two_lines(label: str) -> str:
+    """A view id on two lines ("conservative<br>2025"), so tick labels need no rotation."""
+    head, sep, tail = label.rpartition("-")
+    return f"{head}<br>{tail}" if sep and head else label
+
+
+def _unit_title(issue) -> str:
+    from ..analysis.summary import unit_of
+
+    return f"forecast ({unit_of(issue)})"
 
 
 def _fig_distribution(sc: Scenario, fc, issue, j: int) -> Any:
@@ -238,7 +251,7 @@ def _fig_distribution(sc: Scenario, fc, issue, j: int) -> Any:
                                  line=dict(color=_color(k), width=1.6, shape="hvh")))
     fig.update_layout(title=f"{issue.id}: distribution of the forecast, all views pooled",
                       height=340, legend=dict(orientation="h", y=-0.3))
-    fig.update_xaxes(**_scale_axis(issue), title="forecast")
+    fig.update_xaxes(**_scale_axis(issue), title=_unit_title(issue))
     fig.update_yaxes(title="share of draws", rangemode="tozero")
     return fig
 
@@ -281,14 +294,15 @@ def _fig_rounds(sc: Scenario, traj: dict[str, Any], issue, j: int) -> Any:
     for m, a, b in n_traces:
         buttons.append(dict(label=m, method="update",
                             args=[{"visible": [a <= t < b for t in range(total)]},
-                                  {"title.text": f"{issue.id}: positions over rounds ({m}, base coding)"}]))
+                                  {"title.text": f"{issue.id}: positions over rounds ({m})"}]))
     first = n_traces[0][0] if n_traces else ""
     n_legend = max((b - a for _, a, b in n_traces), default=0)
-    fig.update_layout(title=f"{issue.id}: positions over rounds ({first}, base coding)",
+    fig.update_layout(title=dict(text=f"{issue.id}: positions over rounds ({first})", x=0.02,
+                                 xanchor="left"),
                       height=max(380, 140 + 20 * n_legend), legend=dict(font=dict(size=10)),
                       updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right",
                                         y=1.18, yanchor="top")] if len(buttons) > 1 else [])
-    fig.update_xaxes(title="round", dtick=1 if total and
+    fig.update_xaxes(title="round (the base coding's point values)", dtick=1 if total and
                      max(len(t["x"]) for t in fig.data) <= 20 else None)
     fig.update_yaxes(**_scale_axis(issue), title="position")
     return fig
@@ -324,7 +338,9 @@ def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any
     for k, (actor, frame) in enumerate(frames):
         fig.add_trace(go.Scatter(
             x=frame["eu_self"].round(4).tolist(), y=frame["eu_other"].round(4).tolist(),
-            mode="markers+text", text=list(frame.index), textposition="top center",
+            mode="markers+text", text=list(frame.index),
+            textposition=_label_positions(frame["eu_self"].to_numpy(),
+                                          frame["eu_other"].to_numpy(), lims[k]),
             hovertext=[f"{a}: position {r.position:g}, {r.region}" for a, r in frame.iterrows()],
             hoverinfo="text", name=actor, visible=k == 0, marker=dict(size=9, color=_color(k))))
         buttons.append(dict(label=actor, method="update",
@@ -341,7 +357,8 @@ def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any
                            font=dict(color="#888", size=10))
     fig.add_hline(y=0, line=dict(color="#888", width=1))
     fig.add_vline(x=0, line=dict(color="#888", width=1))
-    fig.update_layout(title=f"{issue.id}: {frames[0][0]}'s E(U) quadrants (BDM)",
+    fig.update_layout(title=dict(text=f"{issue.id}: {frames[0][0]}'s E(U) quadrants (BDM)",
+                                 x=0.02, xanchor="left"),
                       height=420, showlegend=False,
                       updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right",
                                         y=1.16, yanchor="top")] if len(buttons) > 1 else [])
@@ -361,7 +378,7 @@ def _fig_settlement(sc: Scenario, summary) -> Any:
     def pct(v: float, issue) -> float:
         return round(100 * (v - issue.low) / ((issue.high - issue.low) or 1.0), 3)
 
-    for k, y in enumerate(ys):
+    for y in ys:
         x, issue = rows[y], sc.issue(y)
         fig.add_trace(go.Scatter(
             x=[pct(x.p10, issue), pct(x.p90, issue)], y=[y, y], mode="lines",
@@ -378,6 +395,18 @@ def _fig_settlement(sc: Scenario, summary) -> Any:
                      title="position on each issue's own scale (% of the way from its low end)")
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def _label_positions(x: np.ndarray, y: np.ndarray, lim: float) -> list[str]:
+    """Text positions that keep the labels of points close together apart."""
+    spots = ("top center", "bottom center", "middle right", "middle left", "top right",
+             "bottom left")
+    out: list[str] = []
+    for k in range(len(x)):
+        near = [out[m] for m in range(k)
+                if abs(x[m] - x[k]) < 0.12 * lim and abs(y[m] - y[k]) < 0.06 * lim]
+        out.append(next((p for p in spots if p not in near), spots[k % len(spots)]))
+    return out
 
 
 def _fig_disagreement(sc: Scenario, fc) -> Any | None:
@@ -638,7 +667,7 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from plotly.offline import get_plotlyjs
 
-    from ..analysis.summary import analyse, summarize_results
+    from ..analysis.summary import analyse
 
     opts = replace(options or ReportOptions(), **kwargs)
     sc = scenario
@@ -705,7 +734,7 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
 
     tpl = env.get_template("report.html.j2")
     return tpl.render(
-        sc=sc, fc=fc, issues=issues, provenance=provenance, notes=fc.notes,
+        sc=sc, fc=fc, issues=issues, provenance=provenance, notes=list(summary.notes),
         plotly_js=Markup(get_plotlyjs()),
         fig_disagreement=Markup(figs.html(dis)) if dis is not None else None,
         fig_timeline=Markup(figs.html(tl)) if tl is not None else None,

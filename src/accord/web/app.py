@@ -813,7 +813,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
                         "capability": _q(a.capability), "inherited": cap_inh.get(a.id, False)}
                        for a in r.actors],
             "issues": [{"id": i.id, "question": i.question, "low": i.low, "high": i.high,
-                        "status_quo": i.status_quo,
+                        "status_quo": i.status_quo, "unit": _unit_of(i),
                         "anchors": [[a, label] for a, label in i.anchors]} for i in r.issues],
             "cells": cells,
         }
@@ -899,9 +899,16 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
             rows = fc.summary[fc.summary.view.isin(shown)]
             rows = [{k: (None if isinstance(x, float) and np.isnan(x) else x)
                      for k, x in r.items()} for r in rows.to_dict(orient="records")]
+            levers = None
+            if res.whatif is not None and "compromise" in res.whatif.models:
+                from ..analysis.whatif import default_levers_path
+
+                lp = default_levers_path(sc)
+                if lp is not None and folder.inside(lp):
+                    levers = _lever_payload(folder, res.whatif, lp, v)
             return {"summary": res.summary.to_json(), "rows": rows, "models": fc.models,
                     "views": fc.views, "view": v or "base", "draws": fc.draws,
-                    "seed": fc.seed, "changes": len(changes)}
+                    "seed": fc.seed, "changes": len(changes), "levers": levers}
         # an edit cancels the previous edit's run, never the run of the scenario as saved
         # (the "before" of every what-if)
         return jobs.start(key, (path, bool(changes)), len(models) + 2, work)
@@ -1015,9 +1022,14 @@ def _levers(folder: DataFolder, sc, sub, seed: int, draws: int, view: Optional[s
         return {"available": False, "reason": "no levers.yaml beside the scenario"}
     if not folder.inside(path):
         raise Refused(403, "levers.yaml leaves the data folder (a symbolic link?); refused")
+    w = whatif(sub, path, models=["compromise"], draws=draws, seed=seed)
+    return _lever_payload(folder, w, path, view)
+
+
+def _lever_payload(folder: DataFolder, w, path: Path, view: Optional[str]) -> dict[str, Any]:
+    """The levers table the page shows, from a what-if result (the summary's own, when it ran)."""
     from ..analysis.ensemble import ENSEMBLE, _records
 
-    w = whatif(sub, path, models=["compromise"], draws=draws, seed=seed)
     label = ENSEMBLE if ENSEMBLE in set(w.forecast.view) else (view or w.views[0])
     f = w.forecast[(w.forecast.view == label) & (w.forecast.model == "compromise")]
     p = w.feasibility[w.feasibility.view == label] if len(w.feasibility) else w.feasibility
@@ -1025,7 +1037,13 @@ def _levers(folder: DataFolder, sc, sub, seed: int, draws: int, view: Optional[s
             "levers": [{"name": lv.name, "title": lv.title} for lv in w.levers],
             "forecast": _records(f[["lever", "issue", "median", "shift"]]),
             "feasibility": _records(p[["lever", "deal", "p_feasible", "change"]]) if len(p) else [],
-            "draws": w.draws, "notes": list(w.notes)}
+            "draws": w.draws, "seed": w.seed, "notes": list(w.notes)}
+
+
+def _unit_of(issue) -> str:
+    from ..analysis.summary import unit_of
+
+    return unit_of(issue)
 
 
 def _attachment(name: str) -> dict[str, str]:

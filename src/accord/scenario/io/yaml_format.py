@@ -491,7 +491,7 @@ def _validate_rest(doc: Doc, locs: list) -> tuple[Any, set[str], set[str]]:
                 broken_actors.add(str(loc[1]))
     for path in sorted(drop, key=len):
         node = data
-        for k, key in enumerate(path[:-1]):
+        for key in path[:-1]:
             child = node.get(key) if isinstance(node, dict) else None
             if not isinstance(child, dict):
                 node = None

@@ -100,6 +100,8 @@
   function runForecast() {
     var t0 = performance.now();
     status("forecasting …");
+    $("conclusion").setAttribute("data-pending", "1");
+    $("summary-progress").innerHTML = "<progress></progress>forecasting the one-shot models; every model follows in the background …";
     var body = { path: state.path, view: state.view, views: forecastViews(), changes: state.whatifs };
     var token = ++state.token;
     $("feasibility").setAttribute("data-pending", "1");
@@ -148,6 +150,12 @@
     if (state.whatifs.length && state.full && state.full.before) {
       state.full.before.forEach(function (r) { was[r.issue + "|" + r.model + "|" + r.view] = r; });
     }
+    if (state.editBefore && state.editBefore.view === f.view) {  // just saved: the view it came from
+      state.editBefore.rows.forEach(function (r) {
+        var v = r.view === state.editBefore.parent ? f.view : r.view;
+        was[r.issue + "|" + r.model + "|" + v] = r;
+      });
+    }
     var viewKey = f.view;
     var pending = (state.allModels || []).filter(function (m) { return f.models.indexOf(m) < 0; });
     var models = f.models.concat(pending);
@@ -155,7 +163,7 @@
       return "<th data-model=\"" + esc(m) + "\">" + esc(m) + (pending.indexOf(m) >= 0 ? " <span class=\"pending\">…</span>" : "") + "</th>";
     }).join("") + "<th>nearest labelled point (compromise)</th></tr>";
     d.issues.forEach(function (i) {
-      html += "<tr><td title=\"" + esc(i.question) + "\">" + esc(i.id) + "</td>";
+      html += "<tr><td title=\"" + esc(i.question) + "\">" + esc(i.id) + "<span class=\"iv\">" + esc(i.unit || "") + "</span></td>";
       models.forEach(function (m) {
         var k = i.id + "|" + m + "|" + viewKey;
         var r = by[k], e = by[i.id + "|" + m + "|ensemble"], w = was[k];
@@ -175,7 +183,8 @@
     t.setAttribute("data-models", models.filter(function (m) { return pending.indexOf(m) < 0; }).join(","));
     t.classList.remove("flash"); void t.offsetWidth; t.classList.add("flash");
     $("forecast-meta").textContent = f.draws.toLocaleString("en") + " draws per view · seed " + f.seed + " · views: " +
-      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s): before → after" : "");
+      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s): before → after" : "") +
+      (state.editBefore && state.editBefore.view === f.view ? " · saved edit: " + state.editBefore.parent + " → " + f.view : "");
     renderWhatifs();
   }
 
@@ -241,9 +250,13 @@
     var was = {};
     if (base) { base.issues.forEach(function (x) { was[x.issue] = x; }); }
     var html = "<tr><th>issue</th><th>most likely settlement (nearest labelled point)</th><th>median</th><th>80% interval</th><th>unit</th></tr>";
+    var scale = {};
+    (state.detail ? state.detail.issues : []).forEach(function (i) { scale[i.id] = i.high - i.low; });
     s.issues.forEach(function (x) {
       var w = was[x.issue];
-      var med = w && Math.abs(w.median - x.median) > 1e-9 ?
+      var d = scale[x.issue] != null && scale[x.issue] <= 20 ? 1 : 0;  // as the CLI and the report
+      var fmt = function (v) { return v == null ? "—" : Number(v).toFixed(d); };
+      var med = w && fmt(w.median) !== fmt(x.median) ?
         "<span class=\"was\">" + fmt(w.median) + "</span>→ <span class=\"now\">" + fmt(x.median) + "</span>" : fmt(x.median);
       html += "<tr><td title=\"" + esc(x.question) + "\">" + esc(x.issue) + "</td><td class=\"words small\">" +
         esc(x.anchor_point != null ? x.anchor_point + ": " + x.anchor : "—") + "</td><td class=\"num\">" + med +
@@ -364,7 +377,10 @@
     var out = $("levers-out");
     out.innerHTML = "<p class=\"muted small\">running the levers …</p>";
     var body = { path: state.path, view: state.view, views: forecastViews(), changes: state.whatifs };
-    return api("POST", "/api/levers", body).then(function (r) {
+    // the background summary already ran them, with the same draws and seed: show its numbers
+    var done = state.full && state.full.levers ?
+      Promise.resolve(Object.assign({ timing: { total_ms: 0 } }, state.full.levers)) : null;
+    return (done || api("POST", "/api/levers", body)).then(function (r) {
       if (!r.available) { out.innerHTML = "<p class=\"muted small\">" + esc(r.reason) + "</p>"; return; }
       var issues = state.detail.issues.map(function (i) { return i.id; });
       var shift = {}, feas = {}, deals = [];
@@ -377,7 +393,7 @@
       var titles = {};
       r.levers.forEach(function (l) { titles[l.name] = l.title; });
       var html = "<p class=\"muted small\">" + esc(r.file) + " · the compromise forecast (" + esc(r.view) + ") and the zone of agreement, before → after each lever · " +
-        r.draws.toLocaleString("en") + " draws per view · " + Math.round(r.timing.total_ms) + " ms</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
+        r.draws.toLocaleString("en") + " draws per view · seed " + r.seed + " · " + (r.timing.total_ms ? Math.round(r.timing.total_ms) + " ms" : "from the background run") + "</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
         deals.map(function (d) { return "<th>" + esc(d) + " deal: zone of agreement</th>"; }).join("") + "</tr>";
       names.forEach(function (n) {
         var best = null;
@@ -401,7 +417,7 @@
   // ---- events -----------------------------------------------------------------------------
   $("levers-run").addEventListener("click", runLevers);
   $("scenario-select").addEventListener("change", function (e) { selectScenario(e.target.value); });
-  $("view-select").addEventListener("change", function (e) { state.view = e.target.value; state.whatifs = []; loadView(); });
+  $("view-select").addEventListener("change", function (e) { state.view = e.target.value; state.whatifs = []; state.editBefore = null; loadView(); });
   $("ensemble-views").addEventListener("change", function () {
     state.ensemble[state.path] = Array.prototype.map.call(
       document.querySelectorAll("#ensemble-views input:checked"), function (x) { return x.value; });
@@ -456,8 +472,10 @@
     var body = Object.assign({ path: state.path, view: state.view }, ch);
     $("edit-error").textContent = "";
     status("saving …");
+    var prev = state.full || state.quick, parent = state.view;
     api("POST", "/api/edit", body).then(function (res) {
       $("editor").hidden = true;
+      state.editBefore = prev && res.view ? { rows: prev.rows, parent: parent, view: res.view } : null;
       status("saved " + res.saved);
       var ens = state.ensemble[state.path] || [];
       var newEns = ens.map(function (v) { return v === res.parent ? res.view : v; });
