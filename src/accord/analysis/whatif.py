@@ -26,54 +26,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from typing_extensions import Annotated
 
 from ..errors import Collector
+from ..scenario.changes import _OPS, ChangeM, Num, OpM, _M  # noqa: F401 (re-exported)
 from ..models.base import Inputs
 
 NONE = "none"
 MISSING_CHANGES = "nothing"
-_OPS = ("set", "plus", "times")
 
 
 # ---- the file ---------------------------------------------------------------------------------
-
-def _op(v: Any) -> Any:
-    if isinstance(v, bool) or isinstance(v, str):
-        raise ValueError("expected a number (set to it) or a mapping with one of set:, plus:, "
-                         "times:")
-    if isinstance(v, (int, float)):
-        return {"set": v}
-    return v
-
-
-def _strict(v: Any) -> Any:
-    if isinstance(v, (bool, str)):
-        raise ValueError("expected a number")
-    return v
-
-
-Num = Annotated[float, BeforeValidator(_strict)]
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OpM(_M):
-    set: Optional[Num] = None
-    plus: Optional[Num] = None
-    times: Optional[Num] = None
-
-
-Op = Annotated[OpM, BeforeValidator(_op)]
-
-
-class ChangeM(_M):
-    capability: Optional[Op] = None
-    no_deal: Optional[Op] = None
-    veto: Optional[bool] = None
-    position: dict[str, Op] = {}
-    salience: dict[str, Op] = {}
-    remove: bool = False
-
 
 class StanceM(_M):
     position: Num

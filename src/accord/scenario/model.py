@@ -75,6 +75,60 @@ class Source:
 
 
 @dataclass(frozen=True)
+class RedLine:
+    """The settlements an actor can accept on one issue: ``[low, high]`` (either may be open).
+
+    A hard constraint (non-compensatory): no gain elsewhere buys a settlement outside it.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    evidence: tuple[Evidence, ...] = ()
+    file: str | None = None
+    line: int | None = None
+
+    def quantity(self) -> Quantity:
+        """The bound as a Quantity, so that its evidence is checked like every number's."""
+        return Quantity(self.low if self.low is not None else (self.high or 0.0),
+                        evidence=self.evidence, file=self.file, line=self.line)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery veto: the issues an actor must deliver, so a deal settling them needs it."""
+
+    issues: tuple[str, ...]
+    evidence: tuple[Evidence, ...] = ()
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event: from ``date`` on, ``changes`` (lever-style) apply; from ``date`` to
+    ``until`` the monthly chance of a deal is multiplied by ``hazard_ratio``."""
+
+    name: str
+    date: _dt.date
+    until: _dt.date | None = None
+    announced: _dt.date | None = None
+    hazard_ratio: Quantity | None = None
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    """Actor id -> lever-style changes (:class:`accord.scenario.changes.ChangeM`)."""
+    status_quo: Mapping[str, Any] = field(default_factory=dict)
+    """Issue id -> a set/plus/times change of the status quo (:class:`~.changes.OpM`)."""
+    trend: Mapping[str, Any] = field(default_factory=dict)
+    """Issue id -> a set/plus/times change of the status quo's monthly drift."""
+    evidence: tuple[Evidence, ...] = ()
+    file: str | None = None
+    line: int | None = None
+
+
+OUTLOOK_ACTOR_FIELDS = ("cost", "p_holds", "renewal_cost", "capability_trend")
+"""Per-actor outlook inputs (docs/scenario-format.md, "Time and durability")."""
+
+
+@dataclass(frozen=True)
 class Actor:
     id: str
     name: str
@@ -86,6 +140,17 @@ class Actor:
     extra: Mapping[str, Any] = field(default_factory=dict)
     veto_quantity: Quantity | None = None
     """The veto flag as a 0/1 Quantity with its evidence, where the file states the flag."""
+    cost: Quantity | None = None
+    """Monthly cost of fighting on, in utility units per month (>= 0)."""
+    p_holds: Quantity | None = None
+    """The actor's belief that a deal without durability terms still holds 12 months on."""
+    renewal_cost: Quantity | None = None
+    """Utility lost, against no deal, when a signed deal breaks down (>= 0)."""
+    capability_trend: Quantity | None = None
+    """Capability units per month."""
+    delivers: Delivery | None = None
+    red_lines: Mapping[str, RedLine] = field(default_factory=dict)
+    """Issue id -> the settlements this actor can accept there."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +164,8 @@ class Issue:
     extra: Mapping[str, Any] = field(default_factory=dict)
     status_quo_quantity: Quantity | None = None
     """The status quo with its range and evidence, where the file gives them."""
+    trend: Quantity | None = None
+    """Drift of the status quo, scale units per month (the front line, the aid level)."""
 
     def nearest_anchor(self, x: float) -> str | None:
         """The labelled point closest to x (ties to the lower one)."""
@@ -106,6 +173,17 @@ class Issue:
             return None
         best = min(self.anchors, key=lambda a: (abs(a[0] - x), a[0]))
         return f"{_fmt(best[0])}: {best[1]}"
+
+
+def _red_lines(actor: "Actor", view: "View") -> dict[str, RedLine]:
+    out = dict(actor.red_lines)
+    for (aid, iid), rl in view.red_lines.items():
+        if aid == actor.id:
+            if rl is None:
+                out.pop(iid, None)
+            else:
+                out[iid] = rl
+    return out
 
 
 def _fmt(x: float) -> str:
@@ -140,6 +218,15 @@ class View:
     line: int | None = None
     veto_quantity: Mapping[str, Quantity] = field(default_factory=dict)
     """Actor id -> the view's veto flag as a 0/1 Quantity with its evidence."""
+    outlook: Mapping[tuple[str, str], Quantity] = field(default_factory=dict)
+    """(actor id, field in OUTLOOK_ACTOR_FIELDS) -> the view's value."""
+    delivers: Mapping[str, Delivery | None] = field(default_factory=dict)
+    red_lines: Mapping[tuple[str, str], RedLine | None] = field(default_factory=dict)
+    """(actor, issue) -> the view's red line; ``None`` removes the base one."""
+    trend: Mapping[str, Quantity] = field(default_factory=dict)
+    durability: Mapping[str, Quantity] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+    """The view's own events (base events announced by its date are added on resolving)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +258,14 @@ class Scenario:
     """Things a reader detected and reports, e.g. a salience scale it converted."""
     document: Any = field(default=None, compare=False, repr=False)
     """The parsed YAML document (ruamel round-trip) when read from accord YAML."""
+    conflict_start: _dt.date | None = None
+    """The war's onset (its age at each view's date enters the outlook)."""
+    durability: Mapping[str, Quantity] = field(default_factory=dict)
+    """Issue id -> breakdown hazard ratio of a deal whose term sits at the top of the scale
+    (log-linear in between; < 1: the term makes a deal hold)."""
+    events: tuple[Event, ...] = ()
+    deal_pins: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Deal id -> issue -> the value the deal pins it at (a ceasefire pins sequencing)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stances", MappingProxyType(dict(self.stances)))
@@ -178,6 +273,8 @@ class Scenario:
         object.__setattr__(self, "views", MappingProxyType(dict(self.views)))
         object.__setattr__(self, "deals", MappingProxyType(dict(self.deals)))
         object.__setattr__(self, "deal_evidence", MappingProxyType(dict(self.deal_evidence)))
+        object.__setattr__(self, "durability", MappingProxyType(dict(self.durability)))
+        object.__setattr__(self, "deal_pins", MappingProxyType(dict(self.deal_pins)))
 
     # ---- labels -------------------------------------------------------------------------
     @property
@@ -318,7 +415,11 @@ class Scenario:
         actors = tuple(replace(a, capability=v.capability.get(a.id, a.capability),
                                veto=v.veto.get(a.id, a.veto),
                                veto_quantity=v.veto_quantity.get(a.id, a.veto_quantity),
-                               no_deal=v.no_deal.get(a.id, a.no_deal)) for a in self.actors)
+                               no_deal=v.no_deal.get(a.id, a.no_deal),
+                               delivers=v.delivers.get(a.id, a.delivers),
+                               red_lines=_red_lines(a, v),
+                               **{f: v.outlook.get((a.id, f), getattr(a, f))
+                                  for f in OUTLOOK_ACTOR_FIELDS}) for a in self.actors)
         stances: dict[tuple[str, str], Stance] = {
             key: replace(st, inherited=True) for key, st in self.stances.items()}
         for key, st in v.stances.items():
@@ -329,9 +430,14 @@ class Scenario:
         issues = tuple(replace(x, status_quo=v.status_quo[x.id].value,
                                status_quo_quantity=v.status_quo[x.id])
                        if x.id in v.status_quo else x for x in self.issues)
+        issues = tuple(replace(x, trend=v.trend[x.id]) if x.id in v.trend else x for x in issues)
+        date = v.date or self.as_of
+        # base events reach a view only if they were announced by the view's date
+        events = tuple(e for e in self.events
+                       if date is None or (e.announced or e.date) <= date) + tuple(v.events)
         return replace(self, actors=actors, issues=issues, stances=stances, views={},
-                       view_id=view_id,
-                       as_of=v.date or self.as_of, document=None)
+                       view_id=view_id, as_of=date, document=None,
+                       durability={**self.durability, **v.durability}, events=events)
 
     def capability_inherited(self, view_id: str) -> dict[str, bool]:
         v = self.views[view_id]

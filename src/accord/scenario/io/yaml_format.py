@@ -23,7 +23,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ...errors import MISSING, Collector, ScenarioError
-from ..model import Actor, Evidence, Issue, Quantity, Source, Stance, View
+from ..changes import ChangeM, Op
+from ..model import (OUTLOOK_ACTOR_FIELDS, Actor, Delivery, Event, Evidence, Issue, Quantity,
+                     RedLine, Source, Stance, View)
 from . import Format
 from ._common import Text, finish, guard, read_text
 
@@ -102,13 +104,44 @@ class StanceM(_Evidenced):
     dist: Optional[str] = None
 
 
-class ActorM(_M):
+class RedLineM(_Evidenced):
+    min: Optional[Float] = None
+    max: Optional[Float] = None
+
+
+class DeliversM(_Evidenced):
+    issues: list[str] = Field(min_length=1)
+
+
+class _OutlookActorM(_M):
+    """Outlook inputs of an actor (docs/scenario-format.md, "Time and durability")."""
+
+    cost: Optional[Number] = None
+    p_holds: Optional[Number] = None
+    renewal_cost: Optional[Number] = None
+    capability_trend: Optional[Number] = None
+    delivers: Optional[DeliversM] = None
+    red_lines: dict[str, Optional[RedLineM]] = {}
+
+
+class ActorM(_OutlookActorM):
     name: Optional[str] = None
     description: Optional[str] = None
     capability: Number
     veto: Optional[Flag] = None
     no_deal: Optional[Number] = None
     stances: dict[Annotated[str, Field(pattern=NAME)], Optional[StanceM]] = {}
+
+
+class EventM(_Evidenced):
+    name: Annotated[str, Field(pattern=ID)]
+    date: _dt.date
+    until: Optional[_dt.date] = None
+    announced: Optional[_dt.date] = None
+    hazard_ratio: Optional[Number] = None
+    changes: dict[str, ChangeM] = {}
+    status_quo: dict[str, Op] = {}
+    trend: dict[str, Op] = {}
 
 
 class IssueM(_M):
@@ -118,6 +151,7 @@ class IssueM(_M):
     scale: Pair
     anchors: dict[Float, str] = {}
     status_quo: Optional[Number] = None
+    trend: Optional[Number] = None
 
 
 class SourceM(_M):
@@ -133,9 +167,10 @@ class SourceM(_M):
 class DealM(_Evidenced):
     title: Optional[str] = None
     issues: list[str] = Field(min_length=1)
+    pins: dict[str, Float] = {}
 
 
-class ViewActorM(_M):
+class ViewActorM(_OutlookActorM):
     capability: Optional[Number] = None
     veto: Optional[Flag] = None
     no_deal: Optional[Number] = None
@@ -143,7 +178,8 @@ class ViewActorM(_M):
 
 
 class ViewIssueM(_M):
-    status_quo: Number
+    status_quo: Optional[Number] = None
+    trend: Optional[Number] = None
 
 
 class ViewM(_M):
@@ -154,12 +190,17 @@ class ViewM(_M):
     description: Optional[str] = None
     issues: dict[str, ViewIssueM] = {}
     actors: dict[str, ViewActorM] = {}
+    durability: dict[str, Number] = {}
+    events: list[EventM] = []
 
 
 class ScenarioM(_M):
     scenario: Annotated[str, Field(pattern=ID)]
     title: Optional[str] = None
     as_of: Optional[_dt.date] = None
+    conflict_start: Optional[_dt.date] = None
+    durability: dict[str, Number] = {}
+    events: list[EventM] = []
     description: Optional[str] = None
     corpus: Optional[str] = None
     sources: dict[Annotated[str, Field(pattern=ID)], SourceM] = {}
@@ -452,6 +493,61 @@ class _Builder:
         return Stance(pos, sal)
 
 
+    def red_line(self, m: RedLineM, at: tuple) -> RedLine:
+        return RedLine(m.min, m.max, self.evidence(m, at), self.path, line_of(self.doc, at))
+
+    def delivers(self, m: DeliversM, at: tuple) -> Delivery:
+        return Delivery(tuple(m.issues), self.evidence(m, at), self.path, line_of(self.doc, at))
+
+    def event(self, m: EventM, at: tuple) -> Event:
+        hr = None if m.hazard_ratio is None else self.number(m.hazard_ratio, at + ("hazard_ratio",))
+        return Event(m.name, m.date, m.until, m.announced, hr, dict(m.changes),
+                     dict(m.status_quo), dict(m.trend), self.evidence(m, at), self.path,
+                     line_of(self.doc, at))
+
+    def outlook(self, m: _OutlookActorM, at: tuple) -> dict[str, Any]:
+        """The outlook fields an actor (or a view's actor) gives."""
+        out: dict[str, Any] = {f: self.number(getattr(m, f), at + (f,))
+                               for f in OUTLOOK_ACTOR_FIELDS if getattr(m, f) is not None}
+        if m.delivers is not None:
+            out["delivers"] = self.delivers(m.delivers, at + ("delivers",))
+        out["red_lines"] = {iid: None if rl is None else self.red_line(rl, at + ("red_lines", iid))
+                            for iid, rl in m.red_lines.items()}
+        return out
+
+
+def _check_outlook_refs(out: Collector, doc: Any, path: str, issues: dict, actors: dict,
+                        actor_models: dict, prefix: tuple, events: list, durability: dict,
+                        top: tuple = ()) -> None:
+    """Issue ids under red_lines/delivers/durability and actor ids under events' changes."""
+    known = f"an issue id declared under issues ({', '.join(issues)})"
+    for aid, am in actor_models.items():
+        for iid in am.red_lines:
+            if iid not in issues:
+                at = prefix + (aid, "red_lines", iid)
+                out.add(line_of(doc, at), ".".join(map(str, at)), iid, known, file=path)
+        if am.delivers is not None:
+            for k, iid in enumerate(am.delivers.issues):
+                if iid not in issues:
+                    at = prefix + (aid, "delivers", "issues", k)
+                    out.add(line_of(doc, at), ".".join(map(str, at[:-1])), iid, known, file=path)
+    for iid in durability:
+        if iid not in issues:
+            at = top + ("durability", iid)
+            out.add(line_of(doc, at), ".".join(at), iid, known, file=path)
+    for k, em in enumerate(events):
+        for key in ("status_quo", "trend"):
+            for iid in getattr(em, key):
+                if iid not in issues:
+                    at = top + ("events", k, key, iid)
+                    out.add(line_of(doc, at), f"events[{k}].{key}", iid, known, file=path)
+        for aid in em.changes:
+            if aid not in actors:
+                at = top + ("events", k, "changes", aid)
+                out.add(line_of(doc, at), f"events[{k}].changes", aid,
+                        f"an actor id declared under actors ({', '.join(actors)})", file=path)
+
+
 def _check_refs(out: Collector, doc: Any, path: str, actors: dict, issues: dict,
                 stances: dict, prefix: tuple) -> None:
     for actor_id, st in stances.items():
@@ -477,8 +573,15 @@ def _check_view_issues(out: Collector, doc: Doc, path: str, issues: dict, vm: Vi
 
 def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
     capability, veto, veto_q, no_deal, stances = {}, {}, {}, {}, {}
+    outlook, delivers, red_lines = {}, {}, {}
     for actor_id, va in m.actors.items():
         base = at + ("actors", actor_id)
+        fields = b.outlook(va, base)
+        for iid, rl in fields.pop("red_lines").items():
+            red_lines[(actor_id, iid)] = rl
+        if "delivers" in fields:
+            delivers[actor_id] = fields.pop("delivers")
+        outlook.update({(actor_id, f): q for f, q in fields.items()})
         if va.capability is not None:
             capability[actor_id] = b.number(va.capability, base + ("capability",))
         if va.veto is not None:
@@ -490,9 +593,14 @@ def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
             stances[(actor_id, issue_id)] = (None if sm is None else
                                              b.stance(sm, base + ("stances", issue_id)))
     status_quo = {iid: b.number(vi.status_quo, at + ("issues", iid, "status_quo"))
-                  for iid, vi in m.issues.items()}
+                  for iid, vi in m.issues.items() if vi.status_quo is not None}
+    trend = {iid: b.number(vi.trend, at + ("issues", iid, "trend"))
+             for iid, vi in m.issues.items() if vi.trend is not None}
+    durability = {iid: b.number(q, at + ("durability", iid)) for iid, q in m.durability.items()}
+    events = tuple(b.event(em, at + ("events", k)) for k, em in enumerate(m.events))
     return View(view_id, m.source, m.date, m.title, capability, stances, veto, no_deal,
-                status_quo, b.path, line_of(b.doc, at) if at else 1, veto_q)
+                status_quo, b.path, line_of(b.doc, at) if at else 1, veto_q, outlook,
+                delivers, red_lines, trend, durability, events)
 
 
 def _read(path: Path) -> Any:
@@ -546,15 +654,18 @@ def _read(path: Path) -> Any:
                             tuple(sorted((float(k), v) for k, v in im.anchors.items())),
                             None if sq is None else sq.value,
                             {k: v for k, v in (("description", im.description),
-                                               ("unit", im.unit)) if v}, sq))
+                                               ("unit", im.unit)) if v}, sq,
+                            None if im.trend is None else b.number(im.trend, ("issues", iid, "trend"))))
     actors, stances = [], {}
     for aid, am in model.actors.items():
         at = ("actors", aid)
+        fields = b.outlook(am, at)
+        fields["red_lines"] = {k: v for k, v in fields["red_lines"].items() if v is not None}
         actors.append(Actor(aid, am.name or aid, b.number(am.capability, at + ("capability",)),
                             am.veto is not None and am.veto.value, am.description,
                             None if am.no_deal is None else b.number(am.no_deal, at + ("no_deal",)),
                             veto_quantity=(None if am.veto is None
-                                           else b.flag(am.veto, at + ("veto",)))))
+                                           else b.flag(am.veto, at + ("veto",))), **fields))
         for iid, sm in am.stances.items():
             if sm is not None:
                 stances[(aid, iid)] = b.stance(sm, at + ("stances", iid))
@@ -565,10 +676,25 @@ def _read(path: Path) -> Any:
             if iid not in model.issues:
                 out.add(line_of(doc, ("deals", deal, "issues", k)), f"deals.{deal}.issues",
                         iid, f"an issue id declared under issues ({', '.join(model.issues)})")
+        for iid, v in dm.pins.items():
+            at = ("deals", deal, "pins", iid)
+            if iid not in model.issues:
+                out.add(line_of(doc, at), f"deals.{deal}.pins", iid,
+                        f"an issue id declared under issues ({', '.join(model.issues)})")
+            elif not (model.issues[iid].scale[0] <= v <= model.issues[iid].scale[1]):
+                out.add(line_of(doc, at), f"deals.{deal}.pins.{iid}", v,
+                        f"a point on the issue's scale {list(model.issues[iid].scale)}")
+            elif iid in dm.issues:
+                out.add(line_of(doc, at), f"deals.{deal}.pins", iid,
+                        "an issue the deal does not also settle (a term is settled or pinned)")
+    _check_outlook_refs(out, doc, p, model.issues, model.actors, model.actors, ("actors",),
+                        model.events, model.durability)
     views = {}
     for vid, vm in model.views.items():
         _check_view_issues(out, doc, p, model.issues, vm, ("views", vid, "issues"))
         views[vid] = _view(_Builder(p, doc, vm.source), vm, vid, ("views", vid))
+        _check_outlook_refs(out, doc, p, model.issues, model.actors, vm.actors,
+                            ("views", vid, "actors"), vm.events, vm.durability, ("views", vid))
         _check_refs(out, doc, p, model.actors, model.issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("views", vid, "actors"))
     for vtext, vdoc, vm in parsed_views:
@@ -577,6 +703,8 @@ def _read(path: Path) -> Any:
                     file=vtext.path)
         _check_view_issues(out, vdoc, vtext.path, model.issues, vm, ("issues",))
         views[vm.view] = _view(_Builder(vtext.path, vdoc, vm.source), vm, vm.view, ())
+        _check_outlook_refs(out, vdoc, vtext.path, model.issues, model.actors, vm.actors,
+                            ("actors",), vm.events, vm.durability)
         _check_refs(out, vdoc, vtext.path, model.actors, model.issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("actors",))
     for v in views.values():
@@ -597,7 +725,11 @@ def _read(path: Path) -> Any:
                 locate=lambda field: (line_of(doc, tuple(field.split(".")))
                                       if field.startswith(("issues.", "deals.")) else None))
     from dataclasses import replace
-    return replace(sc, corpus=corpus,
+    return replace(sc, corpus=corpus, conflict_start=model.conflict_start,
+                   durability={iid: b.number(q, ("durability", iid))
+                               for iid, q in model.durability.items()},
+                   events=tuple(b.event(em, ("events", k)) for k, em in enumerate(model.events)),
+                   deal_pins={d: dict(dm.pins) for d, dm in model.deals.items() if dm.pins},
                    deals={d: tuple(dm.issues) for d, dm in model.deals.items()},
                    deal_evidence={d: b.evidence(dm, ("deals", d)) for d, dm in model.deals.items()
                                   if dm.evidence or dm.quote or dm.judgement})
