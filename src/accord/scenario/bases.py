@@ -149,30 +149,23 @@ def later_cells(scenario, view_id: str) -> list[str]:
     for x in scenario.issues:
         if x.status_quo is not None and x.id not in covered.status_quo:
             out.append(f"issues.{x.id}.status_quo")
-    for f in fields(View):   # fields the reader adds later (costs, red lines, ...): by actor
-        if f.name in ("capability", "stances", "veto", "no_deal", "status_quo",
-                      "veto_quantity") or not isinstance(getattr(v, f.name), Mapping):
-            continue
-        base_field = _main_field(scenario, f.name)
-        for key in base_field:
-            if key not in getattr(covered, f.name):
-                out.append(f"{key}.{f.name}")
-    return out
+    from .model import OUTLOOK_ACTOR_FIELDS
 
-
-def _main_field(scenario, name: str) -> dict:
-    """The main base's values of a per-actor or per-issue field the view can override."""
-    out = {}
     for a in scenario.actors:
-        val = getattr(a, name, None)
-        if val is not None and not isinstance(val, (Mapping, tuple)) or (
-                isinstance(val, (Mapping, tuple)) and val):
-            out[a.id] = val
+        for f in OUTLOOK_ACTOR_FIELDS:
+            if getattr(a, f) is not None and (a.id, f) not in covered.outlook:
+                out.append(f"{a.id}.{f}")
+        if a.delivers is not None and a.id not in covered.delivers:
+            out.append(f"{a.id}.delivers")
+        for issue in a.red_lines:
+            if (a.id, issue) not in covered.red_lines:
+                out.append(f"{a.id}.red_lines.{issue}")
     for x in scenario.issues:
-        val = getattr(x, name, None)
-        if val is not None and not isinstance(val, (Mapping, tuple)) or (
-                isinstance(val, (Mapping, tuple)) and val):
-            out[x.id] = val
+        if x.trend is not None and x.id not in covered.trend:
+            out.append(f"issues.{x.id}.trend")
+    for issue in scenario.durability:
+        if issue not in covered.durability:
+            out.append(f"durability.{issue}")
     return out
 
 
