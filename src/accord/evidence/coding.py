@@ -30,10 +30,11 @@ Synonyms: ``terms.yaml`` next to ``scenario.yaml``::
     actors:
       russia: [Russia, Moscow, Putin, Kremlin]
     issues:
-      territory: [territor, land, Donbas, Crimea]
+      territory: [territor*, land, Donbas, Crimea]
 
-A term matches at the start of a word, case-insensitively ("territor" matches "territorial").
-Every actor's id and name and every issue's id also count as terms.
+A term matches whole words, case-insensitively; a term ending in ``*`` matches the start of a
+word ("territor*" matches "territorial"). Every actor's id and name and every issue's id also
+count as terms.
 """
 
 from __future__ import annotations
@@ -130,8 +131,10 @@ def _has_term(text: str, words: Iterable[str]) -> bool:
     from .quotes import normalise
 
     for w in words:
-        w = normalise(w).strip()
-        if w and re.search(r"(?<![a-z0-9])" + re.escape(w), text):
+        prefix = w.endswith("*")
+        w = normalise(w.rstrip("*")).strip()
+        tail = "" if prefix else r"(?![a-z0-9])"
+        if w and re.search(r"(?<![a-z0-9])" + re.escape(w) + tail, text):
             return True
     return False
 
