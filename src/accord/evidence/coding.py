@@ -56,7 +56,7 @@ _REASON = re.compile(
     r"(\b(because|since|so|hence|therefore|thus|as|given|from|per|i\.e|e\.g|which|means|"
     r"implies|reads?|read as|between|than|if|when|where|until|by|for|with|without|but|not|"
     r"only|no|none|neither|nor|whose|who|against|toward|towards|after|before|unlike|like|"
-    r"excludes?|includes?)\b|[=:;→(]|->|—)", re.I)
+    r"excludes?|includes?|anchor|puts|makes)\b|[=:;→(]|->|—)", re.I)
 _END = ".!?"
 
 
