@@ -348,7 +348,7 @@ def test_the_flagship_questions_cover_every_issue_and_both_feasibilities():
     assert len(ids) == len(set(ids))
     maps = {q.maps_to for q in qs}
     assert set(ISSUES) <= maps and set(FEASIBILITY_KEYS) <= maps
-    deal = next(q for q in qs if q.maps_to == "deal_feasible")
+    deal = next(q for q in qs if q.maps_to == "outlook_agreement")
     assert deal.kind == "binary" and "30 consecutive days" in deal.criteria
     assert "Russia and Ukraine" in deal.criteria and "do not count" in deal.criteria
     nato = next(q for q in qs if q.id == "flagship.nato_ruled_out")
@@ -393,7 +393,7 @@ def test_seeding_records_each_models_samples_on_the_questions_it_maps_to(tmp_pat
     rng = np.random.default_rng(3)
     forecasts = {
         "bdm": {**{k: rng.uniform(0, 100, 64) for k in ISSUES},
-                "deal_feasible": rng.uniform(0, 1, 64), "ceasefire_feasible": rng.uniform(0, 1, 64)},
+                "outlook_agreement": rng.uniform(0, 1, 64), "outlook_ceasefire": rng.uniform(0, 1, 64)},
         "compromise": {"territory": np.full(64, 55.0), "nato": np.full(64, 80.0)},
     }
     out = ledger.seed_ledger(db, forecasts, scenario_sha256="ab" * 32, seed=7,

@@ -19,21 +19,34 @@ row per veto player plus one per issue and is solved exactly by a compiled simpl
 rule, so it always terminates), one problem after another inside numba: no Python loop over
 draws.
 
-Narrow deals settle only their issues. Two readings of "the others stay at the status quo":
+Narrow deals (docs/analysis.md, "Deals") are data: the issues a deal settles, the ones it
+pins (a ceasefire pins sequencing at "ceasefire first") and the rest, which stay at the
+status quo. Two readings of "the rest stay at the status quo":
 
-* ``unsettled="reserved"`` (default): the other issues stay where they are but *unresolved*;
-  nobody signs away a claim on them, so a narrow deal is judged by what each veto player
-  concedes on the issues it settles (its loss on unsettled issues is not part of the deal).
-  Then a narrow deal is feasible whenever the comprehensive one is (for any subset of issues):
-  dropping issues only removes losses.
-* ``unsettled="status_quo"``: the status quo on the other issues counts as part of the deal's
-  outcome. Then the implication runs the other way: the narrow deal is the comprehensive one
-  with the other issues pinned, so it is feasible only if the comprehensive one is.
+* ``unsettled="status_quo"`` (default): the status quo on the other issues is part of the
+  deal's outcome, so a deal is compared with no deal over the same issues. Then, with the same
+  durability and no red line on a pinned issue, the narrow deal is the comprehensive one with
+  some issues fixed: ``V_narrow <= V_comprehensive``, so a narrow deal is feasible only if the
+  comprehensive one is. What makes a narrow deal feasible alone is a red line on an issue it
+  leaves open (nobody crosses a red line by leaving the issue unresolved) or a longer
+  expected life.
+* ``unsettled="reserved"``: the other issues stay unresolved and nobody's loss on them counts.
+  Then a narrow deal is feasible whenever the comprehensive one is (dropping issues only
+  removes losses): narrow deals are feasible almost by construction. Kept for comparison.
+
+Red lines (per actor and issue, an interval of acceptable settlements) are hard constraints
+for the players whose consent a deal needs: the LP runs over the box they leave, with the
+candidate settlements clipped to it (still exact: over a box the weighted-median inner problem
+is solved at a clipped position). A red-line pair that no settlement meets makes the deal
+infeasible (value ``-inf``) and names both actors. A *delivery veto* makes an actor's consent
+necessary for any deal that touches the terms it must deliver. Durability: a deal's value to an
+actor is ``P(holds)·u(deal) + (1 - P(holds))·(no_deal - renewal_cost)``, i.e. the same LP with
+weights ``P·w`` and constant ``P·c - (1 - P)·r``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numba
@@ -73,8 +86,9 @@ def utility(x: np.ndarray, position: np.ndarray, w: np.ndarray,
 # ---- the exact max-min solver ---------------------------------------------------------------
 
 @numba.njit(cache=True, nogil=True)
-def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
-    """One problem: w, p [a, i]; c [a]; veto [a]; move [i]. Returns (value, x [i], ok)."""
+def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
+    """One problem: w, p [a, i]; cq [a, i] the candidate settlements (positions clipped to the
+    red lines); c [a]; veto [a]; move [i]. Returns (value, x [i], ok)."""
     a_n, i_n = w.shape
     act = np.empty(a_n, np.int64)
     k = 0
@@ -112,7 +126,7 @@ def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
                 for r in range(k):
                     a = act[r]
                     if w[a, j] > 0:
-                        loss += w[a, j] * abs(p[cand_actor[cc], j] - p[a, j])
+                        loss += w[a, j] * abs(cq[cand_actor[cc], j] - p[a, j])
                 if loss < best_loss:
                     best, best_loss = cc, loss
             start_col[j] = best
@@ -126,7 +140,7 @@ def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
         for cc in range(n_c):
             j = cand_issue[cc]
             if w[a, j] > 0:
-                T[r, 1 + cc] = w[a, j] * abs(p[cand_actor[cc], j] - p[a, j])
+                T[r, 1 + cc] = w[a, j] * abs(cq[cand_actor[cc], j] - p[a, j])
         T[r, 1 + n_c + r] = 1.0
     for cc in range(n_c):
         T[issue_rows[cand_issue[cc]], 1 + cc] = 1.0
@@ -221,7 +235,7 @@ def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
         j = cand_issue[cc]
         if np.isnan(x[j]):
             x[j] = 0.0
-        x[j] += mu[cc] * p[cand_actor[cc], j]
+        x[j] += mu[cc] * cq[cand_actor[cc], j]
         sums[j] += mu[cc]
     for j in range(i_n):
         if sums[j] > 0:
@@ -233,14 +247,14 @@ def _maxmin_one(w, p, c, veto, move, eps):  # pragma: no cover - compiled
     return value, x, ok
 
 
-@numba.njit(cache=True, nogil=True)
-def _maxmin_batch(w, p, c, veto, move, eps):  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _maxmin_batch(w, p, q, c, veto, move, eps):  # pragma: no cover - compiled
     n, a_n, i_n = w.shape
     values = np.empty(n)
     xs = np.empty((n, i_n))
     ok = np.empty(n, np.bool_)
-    for d in range(n):
-        v, x, good = _maxmin_one(w[d], p[d], c[d], veto[d], move[d], eps)
+    for d in numba.prange(n):  # independent problems: both cores
+        v, x, good = _maxmin_one(w[d], p[d], q[d], c[d], veto[d], move[d], eps)
         values[d] = v
         xs[d] = x
         ok[d] = good
@@ -248,22 +262,26 @@ def _maxmin_batch(w, p, c, veto, move, eps):  # pragma: no cover - compiled
 
 
 def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
-           move: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           move: np.ndarray, candidates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``max_x min_{veto a} (c_a - sum_{i in move} w_ai |x_i - p_ai|)`` per problem.
 
     w, position ``[n, a, i]``; c ``[n, a]``; veto ``[n, a]`` bool; move ``[n, i]`` bool (the
-    issues the settlement may set). Returns (value ``[n]``, package ``[n, i]`` with NaN where
-    the issue does not move or no veto player has a stance on it). ``value`` is ``+inf`` for a
-    problem without veto players.
+    issues the settlement may set). ``candidates`` ``[n, a, i]`` (default: the positions) are
+    the veto players' positions clipped to the box the red lines leave: over a box the inner
+    weighted-median problem is solved at a clipped position, so the LP stays exact. Returns
+    (value ``[n]``, package ``[n, i]`` with NaN where the issue does not move or no veto player
+    has a stance on it). ``value`` is ``+inf`` for a problem without veto players.
     """
     n, a, i = position.shape
     # contiguous, writeable copies: one compiled signature whatever the caller passes
     w = np.require(np.broadcast_to(w, (n, a, i)), float, ["C", "W"])
     p = np.require(position, float, ["C", "W"])
+    q = p if candidates is None else np.require(np.broadcast_to(candidates, (n, a, i)), float,
+                                                ["C", "W"])
     c = np.require(np.broadcast_to(c, (n, a)), float, ["C", "W"])
     veto = np.require(np.broadcast_to(veto, (n, a)), np.bool_, ["C", "W"])
     move = np.require(np.broadcast_to(move, (n, i)), np.bool_, ["C", "W"])
-    values, xs, ok = _maxmin_batch(w, p, c, veto, move, 1e-12)
+    values, xs, ok = _maxmin_batch(w, p, q, c, veto, move, 1e-12)
     if not ok.all():  # pragma: no cover - a safety net, never seen
         raise RuntimeError(f"feasibility LP did not converge for {int((~ok).sum())} problems")
     return values, xs
@@ -278,13 +296,21 @@ class DealResult:
     name: str
     issues: tuple[str, ...]
     value: np.ndarray
-    """``[n]`` max-min slack of the veto players (``>= 0``: feasible)."""
+    """``[n]`` max-min slack of the consenting players (``>= 0``: feasible; ``-inf`` where
+    their red lines leave no settlement)."""
     package: np.ndarray
     """``[n, i]`` the closest-to-feasible package (unsettled issues at the status quo)."""
     slack: np.ndarray
-    """``[n, a]`` u_a(package) - no_deal_a (NaN for actors without a no-deal value)."""
+    """``[n, a]`` each actor's value of the package minus its no-deal value (durability
+    included: ``P(holds)·(u - no_deal) - (1 - P(holds))·renewal_cost``)."""
     veto: np.ndarray
-    """``[n, a]`` who had a veto in each draw."""
+    """``[n, a]`` whose consent the deal needs in each draw (veto players, and delivery-veto
+    players on the terms they must deliver)."""
+    red_block: np.ndarray | None = None
+    """``[n, a]`` consenting players whose red line is one of a pair (or a pin) that no
+    settlement can meet."""
+    p_holds: np.ndarray | None = None
+    """``[n, a]`` each actor's belief that this deal still holds 12 months on."""
 
     @property
     def feasible(self) -> np.ndarray:
@@ -297,8 +323,10 @@ class DealResult:
 
     @property
     def spoiler(self) -> np.ndarray:
-        """``[n, a]`` veto players whose slack at the closest package is negative."""
-        return self.veto & (np.nan_to_num(self.slack, nan=0.0) < -TOL)
+        """``[n, a]`` consenting players whose slack at the closest package is negative, or
+        whose red line leaves no settlement."""
+        out = self.veto & (np.nan_to_num(self.slack, nan=0.0) < -TOL)
+        return out if self.red_block is None else out | self.red_block
 
 
 def deal_issues(deals: Mapping[str, Sequence[str]], issues: Sequence[str]) -> dict[str, np.ndarray]:
@@ -312,44 +340,204 @@ def deal_issues(deals: Mapping[str, Sequence[str]], issues: Sequence[str]) -> di
     return out
 
 
+P_HOLDS = 0.68
+"""Default belief that a deal without durability terms still holds 12 months on: the share of
+Fortna's 96 civil-war ceasefires (1989-99) still holding at 12 months (Kaplan-Meier on her data
+as shipped in Gelman, Hill & Vehtari's ROS-Examples; research note outlook.md, section 4)."""
+SETTLEMENT_BREAKDOWN_RATIO = 0.4
+"""Breakdown hazard ratio of a comprehensive settlement against a ceasefire: peace agreements cut
+the risk of renewed war by about 60% relative to ceasefires (civil wars, second-hand in the
+research note, section 4); a judgement when carried over to an interstate war."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a deal must respect besides utilities, per view (docs/analysis.md, "Deals").
+
+    ``red_low``/``red_high`` ``[a, i]`` (NaN: open), ``delivers`` ``[a, i]`` (the terms each
+    actor must deliver), ``pins`` deal -> ``[i]`` (NaN: not pinned), ``durability`` ``[n, i]``
+    breakdown hazard ratio at the top of each scale (NaN: not a durability term), ``p_holds``
+    and ``renewal`` ``[n, a]``; ``kind_ratio`` deal -> breakdown ratio of the deal kind.
+    """
+
+    red_low: np.ndarray
+    red_high: np.ndarray
+    delivers: np.ndarray
+    pins: Mapping[str, np.ndarray] = field(default_factory=dict)
+    durability: np.ndarray | None = None
+    p_holds: np.ndarray | None = None
+    renewal: np.ndarray | None = None
+    kind_ratio: Mapping[str, float] = field(default_factory=dict)
+
+    def extend(self, actors: int, repeat: int) -> "Terms":
+        """Terms for a lever batch: ``repeat`` copies of every draw (lever-major, as
+        :meth:`LeverArrays.apply` lays them out) and added actors with no red lines."""
+        a0 = self.red_low.shape[-2]
+        pad = actors - a0
+
+        def tile(x):
+            return None if x is None else np.tile(x, (repeat,) + (1,) * (x.ndim - 1))
+
+        red_low = np.concatenate([self.red_low, np.full((pad, self.red_low.shape[-1]), np.nan)])
+        red_high = np.concatenate([self.red_high, np.full((pad, self.red_low.shape[-1]), np.nan)])
+        delivers = np.concatenate([self.delivers, np.zeros((pad, self.delivers.shape[-1]), bool)])
+        p_h = None if self.p_holds is None else np.pad(self.p_holds, ((0, 0), (0, pad)),
+                                                       constant_values=P_HOLDS)
+        ren = None if self.renewal is None else np.pad(self.renewal, ((0, 0), (0, pad)))
+        return replace(self, red_low=red_low, red_high=red_high, delivers=delivers,
+                       durability=tile(self.durability), p_holds=tile(p_h), renewal=tile(ren))
+
+    def consent(self, veto: np.ndarray, touched: np.ndarray) -> np.ndarray:
+        """``[n, a]`` veto players plus those who must deliver a term the deal touches."""
+        return veto | (self.delivers & touched).any(-1)
+
+    def box(self, consent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``[n, i]`` the settlements every consenting player's red lines admit."""
+        n, i = consent.shape[0], self.red_low.shape[-1]
+        L, U = np.full((n, i), -np.inf), np.full((n, i), np.inf)
+        # only the actors that draw a red line enter the [n, k, i] arrays
+        lo = np.flatnonzero(np.isfinite(self.red_low).any(-1))
+        if lo.size:
+            L = np.where(consent[:, lo, None], np.nan_to_num(self.red_low[lo], nan=-np.inf),
+                         -np.inf).max(1)
+        hi = np.flatnonzero(np.isfinite(self.red_high).any(-1))
+        if hi.size:
+            U = np.where(consent[:, hi, None], np.nan_to_num(self.red_high[hi], nan=np.inf),
+                         np.inf).min(1)
+        return L, U
+
+    def holds(self, deal: str, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """``[n, a]`` P(the deal holds 12 months) by each actor's belief, at the terms ``x``:
+        ``p_holds ** HR(x)``, ``HR = kind_ratio · prod_i ratio_i ** ((x_i - low_i) / width_i)``
+        (proportional hazards: a hazard ratio raises the survival probability to its power).
+        1 when the view codes no belief that a deal holds (valued on utilities alone)."""
+        if self.p_holds is None:
+            return np.ones(x.shape[:-1] + self.red_low.shape[-2:-1])
+        ph = self.p_holds
+        log_hr = np.log(self.kind_ratio.get(deal, 1.0))
+        if self.durability is not None:
+            frac = np.clip((x - low) / (high - low), 0.0, 1.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                term = np.where(np.isnan(self.durability), 0.0, np.log(self.durability) * frac)
+            log_hr = log_hr + np.nan_to_num(term).sum(-1)
+        return np.asarray(ph, float) ** np.exp(np.asarray(log_hr))[..., None]
+
+
+def no_terms(a: int, i: int) -> Terms:
+    """Terms with no red line, pin, delivery veto or durability input (the defaults)."""
+    return Terms(np.full((a, i), np.nan), np.full((a, i), np.nan), np.zeros((a, i), bool))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One deal's max-min problem over a batch, before the no-deal side is fixed: the
+    outlook re-solves it month by month with a different ``c``."""
+
+    name: str
+    mask: np.ndarray
+    touched: np.ndarray
+    pin: np.ndarray
+    consent: np.ndarray
+    L: np.ndarray
+    U: np.ndarray
+    conflict: np.ndarray
+    red_block: np.ndarray
+    candidates: np.ndarray
+    w: np.ndarray
+    fixed_loss: np.ndarray
+    """``[n, a]`` loss on pinned issues (and, read at the status quo, unsettled ones)."""
+
+
+def problem(inputs: Inputs, w: np.ndarray, name: str, mask: np.ndarray, veto: np.ndarray,
+            terms: Terms, unsettled: str, status_quo: np.ndarray | None = None) -> Problem:
+    """Consenting players, the box their red lines leave, conflicts and fixed losses."""
+    n, a, i = inputs.shape
+    p = inputs.position
+    sq = inputs.status_quo if status_quo is None else status_quo
+    pin = np.asarray(terms.pins.get(name, np.full(i, np.nan)), float)
+    pinned = ~np.isnan(pin)
+    touched = mask | pinned
+    consent = terms.consent(np.broadcast_to(veto, (n, a)), touched)
+    L, U = terms.box(consent)
+    tol = 1e-9
+    bad = touched & (L > U + tol)
+    bad |= pinned & ((pin < L - tol) | (pin > U + tol))
+    conflict = bad.any(-1)
+    red_block = np.zeros((n, a), bool)
+    if conflict.any():  # who blocks: consenting players whose bound binds on a conflicting issue
+        lo_bind = consent[..., None] & np.isclose(terms.red_low, L[:, None, :])
+        hi_bind = consent[..., None] & np.isclose(terms.red_high, U[:, None, :])
+        red_block = ((lo_bind | hi_bind) & bad[:, None, :]).any(-1)
+    cand = np.clip(p, L[:, None, :], U[:, None, :])
+    with np.errstate(invalid="ignore"):
+        fixed = np.where(pinned & (w > 0), w * np.abs(pin - np.nan_to_num(p)), 0.0).sum(-1)
+        if unsettled == "status_quo" and not touched.all():
+            free = ~touched
+            missing = free & np.isnan(sq)
+            if missing.any():
+                raise ValueError(f"deal {name!r} keeps issues at the status quo but the scenario "
+                                 f"gives none for {', '.join(np.asarray(inputs.issues)[missing])}")
+            fixed = fixed + np.where(free & (w > 0), w * np.abs(sq - np.nan_to_num(p)), 0.0).sum(-1)
+    return Problem(name, mask, touched, pin, consent, L, U, conflict, red_block, cand, w, fixed)
+
+
+def package_fill(pr: Problem, x: np.ndarray, inputs: Inputs,
+                 status_quo: np.ndarray | None = None) -> np.ndarray:
+    """Complete a package: pinned issues at their pin, unsettled ones and settled ones no
+    consenting player cares about at the status quo (clipped to the red-line box)."""
+    sq = inputs.status_quo if status_quo is None else status_quo
+    fill = np.where(np.isnan(sq), (inputs.low + inputs.high) / 2, sq)
+    fill = np.where(pr.mask, np.clip(fill, np.minimum(pr.L, pr.U), pr.U), fill)
+    x = np.where(np.isnan(x), fill, x)
+    return np.where(np.isnan(pr.pin), x, pr.pin)
+
+
+def solve(pr: Problem, c: np.ndarray, p_h: np.ndarray, renewal: np.ndarray,
+          position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``max_x min_consenting [P·(c - fixed - L(x)) - (1 - P)·r]`` (value ``[n]``, x ``[n, i]``)."""
+    cc = p_h * (c - pr.fixed_loss) - (1.0 - p_h) * renewal
+    value, x = maxmin(p_h[..., None] * pr.w, position, cc, pr.consent, pr.mask, pr.candidates)
+    return np.where(pr.conflict, -np.inf, value), x
+
+
 def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray],
-             veto: np.ndarray | None = None, unsettled: str = "reserved") -> dict[str, DealResult]:
+             veto: np.ndarray | None = None, unsettled: str = "status_quo",
+             terms: Terms | None = None, durability_passes: int = 1) -> dict[str, DealResult]:
     """Feasibility of each deal (name -> issue mask) for every draw of a batch.
 
     ``no_deal[n, a]``: each actor's utility of no agreement; NaN means the actor states none
     (then it cannot veto anything: it is treated as having no reservation, which is the same
     as the worst no-deal value 0, and the output says so). ``veto[n, a]`` defaults to
-    ``inputs.veto``.
+    ``inputs.veto``. ``terms`` adds red lines, delivery vetoes, pins and durability; a deal's
+    value to an actor is ``P(holds)·u(deal) + (1 - P(holds))·(no_deal - renewal_cost)``, with
+    ``P(holds)`` read at the terms in force when the parties sign (status quo and pins;
+    ``durability_passes`` > 1 re-reads it at the previous pass's package, a fixed point).
     """
     if unsettled not in MODES:
         raise ValueError(f"unsettled: expected one of {', '.join(MODES)}, got {unsettled!r}")
     n, a, i = inputs.shape
+    terms = no_terms(a, i) if terms is None else terms
     veto = np.broadcast_to(inputs.veto if veto is None else veto, (n, a))
     nd = np.broadcast_to(np.asarray(no_deal, float), (n, a))
     w = weights(inputs.salience, inputs.position, inputs.low, inputs.high)
     p = inputs.position
-    sq = inputs.status_quo
-    base_c = 1.0 - np.nan_to_num(nd, nan=0.0)
+    c = 1.0 - np.nan_to_num(nd, nan=0.0)
+    renewal = np.zeros((n, a)) if terms.renewal is None else terms.renewal
     out = {}
     for name, mask in deals.items():
         mask = np.asarray(mask, bool)
-        c = base_c
-        if unsettled == "status_quo" and not mask.all():
-            fixed = ~mask
-            missing = fixed & np.isnan(sq)
-            if missing.any():
-                raise ValueError(f"deal {name!r} keeps issues at the status quo but the scenario "
-                                 f"gives none for {', '.join(np.asarray(inputs.issues)[missing])}")
-            c = base_c - np.where(fixed, np.where(w > 0, w * np.abs(sq - np.nan_to_num(p)), 0.0),
-                                  0.0).sum(-1)
-        value, x = maxmin(w, p, c, veto, np.broadcast_to(mask, (n, i)))
-        # issues no veto player cares about, and unsettled issues, sit at the status quo
-        fill = np.where(np.isnan(sq), (inputs.low + inputs.high) / 2, sq)
-        x = np.where(np.isnan(x), fill, x)
-        counted = None if unsettled == "status_quo" else mask
-        slack = utility(x, p, w, counted) - nd
+        pr = problem(inputs, w, name, mask, veto, terms, unsettled)
+        x = package_fill(pr, np.full((n, i), np.nan), inputs)
+        for _ in range(max(1, durability_passes)):
+            p_h = terms.holds(name, x, inputs.low, inputs.high) * np.ones((n, a))
+            value, x = solve(pr, c, p_h, renewal, p)
+            x = package_fill(pr, x, inputs)
+        counted = None if unsettled == "status_quo" else pr.touched
+        slack = p_h * (utility(x, p, w, counted) - nd) - (1.0 - p_h) * renewal
+        held = p_h if terms.durability is None else \
+            terms.holds(name, x, inputs.low, inputs.high) * np.ones((n, a))
         out[name] = DealResult(name, tuple(np.asarray(inputs.issues)[mask]), value, x, slack,
-                               np.asarray(veto, bool))
+                               np.asarray(pr.consent, bool), pr.red_block, held)
     return out
 
 
@@ -361,7 +549,8 @@ def wilson(k: np.ndarray | float, n: int, z: float = 1.959963984540054) -> tuple
     den = 1 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
+    lo, hi = max(0.0, mid - half), min(1.0, mid + half)
+    return (0.0 if k == 0 else min(lo, p)), (1.0 if k == n else max(hi, p))
 
 
 # ---- the scenario-level analysis ------------------------------------------------------------
@@ -411,7 +600,7 @@ def no_deal_notes(scenario) -> list[str]:
 
 
 def feasibility(scenario, draws: int = 2_000, seed: int | None = 0,
-                deals: Sequence[str] | None = None, unsettled: str = "reserved",
+                deals: Sequence[str] | None = None, unsettled: str = "status_quo",
                 chunk: int | None = None, backend: str = "local",
                 scheduler: str | None = None, client=None, extent: bool = True) -> Feasibility:
     """P(each deal feasible) over Monte-Carlo draws, per view and for the ensemble.
@@ -480,26 +669,32 @@ def feasibility(scenario, draws: int = 2_000, seed: int | None = 0,
 
 
 def point_extent(scenario, views: list[str], deals: Mapping[str, np.ndarray],
-                 unsettled: str = "reserved") -> pd.DataFrame:
+                 unsettled: str = "status_quo") -> pd.DataFrame:
     """Per view and deal, the range of each settled issue over the feasible settlements at
     the point values (exact LPs, one small problem per view × deal × issue × direction)."""
     from scipy.optimize import linprog
 
     from .ensemble import BASE, _resolved
 
+    from .terms import term_tables
+
     rows = []
     for v in views:  # a handful of views
         sc = _resolved(scenario, v)
         inp = sc.inputs()
-        p, w = inp.position[0], weights(inp.salience, inp.position, inp.low, inp.high)[0]
+        tt = term_tables(sc)
+        terms = Terms(tt.red_low, tt.red_high, tt.delivers, tt.pins)
+        w = weights(inp.salience, inp.position, inp.low, inp.high)
         nd = np.array([np.nan if a.no_deal is None else a.no_deal.value for a in sc.actors])
-        veto = sc.veto
         for deal, mask in deals.items():
-            c = 1.0 - np.nan_to_num(nd, nan=0.0)
-            if unsettled == "status_quo":
-                c = c - np.where(~mask & (w > 0), w * np.abs(np.nan_to_num(inp.status_quo)
-                                                             - np.nan_to_num(p)), 0.0).sum(-1)
-            lo, hi = _extent_lp(w, p, c, veto, mask, inp.low, inp.high, linprog)
+            pr = problem(inp, w, deal, np.asarray(mask, bool), sc.veto[None], terms, unsettled)
+            c = 1.0 - np.nan_to_num(nd, nan=0.0) - pr.fixed_loss[0]
+            if pr.conflict[0]:
+                lo = hi = np.full(len(mask), np.nan)
+            else:
+                lo, hi = _extent_lp(w[0], inp.position[0], c, pr.consent[0], mask,
+                                    np.maximum(inp.low, pr.L[0]), np.minimum(inp.high, pr.U[0]),
+                                    linprog)
             for j, issue in enumerate(sc.issue_ids):
                 if mask[j]:
                     rows.append({"view": v if v != BASE else BASE, "deal": deal, "issue": issue,

@@ -45,16 +45,22 @@ class Tables:
     veto: np.ndarray
     actors: tuple[str, ...]
     issues: tuple[str, ...]
+    terms: Any = None
+    """:class:`~accord.analysis.terms.TermTables`: red lines, pins, durability, time inputs."""
 
     @property
     def uncertain(self) -> bool:
-        return any(bool(np.any(np.nan_to_num(t.high - t.low) > 0))
-                   for t in (self.cap, self.pos, self.sal, self.nd))
+        tabs = [self.cap, self.pos, self.sal, self.nd]
+        if self.terms is not None:
+            tabs += [self.terms.durability, self.terms.p_holds, self.terms.renewal,
+                     self.terms.cost, self.terms.trend, self.terms.cap_trend]
+        return any(bool(np.any(np.nan_to_num(t.high - t.low) > 0)) for t in tabs)
 
 
 def tables(scenario, view: str) -> Tables:
     """The sampling tables of one view (``"base"`` for the scenario itself)."""
     from .ensemble import _resolved
+    from .terms import term_tables
 
     sc = _resolved(scenario, view)
     a, i = len(sc.actors), len(sc.issues)
@@ -63,7 +69,8 @@ def tables(scenario, view: str) -> Tables:
                   _table([c.position if c else None for c in cells], (a, i)),
                   _table([c.salience if c else None for c in cells], (a, i)),
                   _table([x.no_deal for x in sc.actors], (a,)),
-                  sc.low, sc.high, sc.status_quo, sc.veto, sc.actor_ids, sc.issue_ids)
+                  sc.low, sc.high, sc.status_quo, sc.veto, sc.actor_ids, sc.issue_ids,
+                  term_tables(sc))
 
 
 def sample_chunk(t: Tables, n: int, seed: np.random.SeedSequence) -> tuple[Inputs, np.ndarray]:
@@ -122,7 +129,13 @@ def run_task(task: Task) -> dict[str, Any]:
             continue
         out["final"][name] = outcome.final.reshape(n_var, n, -1)
     if task.deal_masks:
-        res = evaluate(batch, nd, task.deal_masks, veto=veto, unsettled=task.unsettled)
+        from .terms import TERMS_STREAM, sample_terms
+
+        terms = sample_terms(task.tables.terms, n, np.random.SeedSequence(
+            task.entropy, spawn_key=(task.view_index, task.chunk_index, TERMS_STREAM))).terms
+        terms = terms.extend(len(batch.actors), n_var)
+        res = evaluate(batch, nd, task.deal_masks, veto=veto, unsettled=task.unsettled,
+                       terms=terms)
         for deal, r in res.items():
             out["deals"][deal] = {"value": r.value.reshape(n_var, n),
                                   "package": r.package.reshape(n_var, n, -1),
@@ -168,7 +181,7 @@ class SweepRun:
 
 
 def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[str] = (),
-         deals: Sequence[str] | None = None, unsettled: str = "reserved",
+         deals: Sequence[str] | None = None, unsettled: str = "status_quo",
          chunk: int | None = None) -> tuple[list[Task], dict[str, Any]]:
     """The tasks of a sweep and what is needed to glue their results."""
     from .ensemble import _view_list
@@ -212,7 +225,7 @@ def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[s
 
 def run(scenario, draws: int = 2_000, seed: int | None = 0, levers=None,
         models: Sequence[str] = (), deals: Sequence[str] | None = None,
-        unsettled: str = "reserved", chunk: int | None = None, backend: str = "local",
+        unsettled: str = "status_quo", chunk: int | None = None, backend: str = "local",
         scheduler: str | None = None, client=None) -> SweepRun:
     """Run a sweep locally or on a dask.distributed cluster; identical results either way."""
     check_backend(backend, scheduler)

@@ -517,7 +517,7 @@ def default_levers_path(scenario) -> Path | None:
 
 def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence[str] | None = None,
            draws: int = 1_000, seed: int | None = 0, deals: Sequence[str] | None = None,
-           unsettled: str = "reserved", chunk: int | None = None, backend: str = "local",
+           unsettled: str = "status_quo", chunk: int | None = None, backend: str = "local",
            scheduler: str | None = None, client=None) -> WhatIf:
     """How each lever shifts every model's forecast and every deal's feasibility.
 

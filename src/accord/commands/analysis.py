@@ -15,8 +15,9 @@ from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, handled, out
 
 BACKEND_HELP = "Where to run the sweep: local (default) or dask."
 SCHEDULER_HELP = "Address of a dask.distributed scheduler (default with --backend dask: a local 2-worker cluster)."
-UNSETTLED_HELP = ("How a narrow deal treats the issues it leaves open: reserved (default; claims "
-                  "kept, losses not counted) or status_quo (the status quo counts).")
+UNSETTLED_HELP = ("How a narrow deal treats the issues it leaves open: status_quo (default; the "
+                  "status quo there counts, so deal and no deal are compared over the same "
+                  "issues) or reserved (claims kept, losses not counted).")
 
 
 def _pct(p: float) -> str:
@@ -47,7 +48,7 @@ def register(app: typer.Typer) -> None:
                         draws: int = typer.Option(2_000, "--draws", min=1, help="Monte-Carlo draws per view."),
                         seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                         deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals (default: comprehensive and every named deal)."),
-                        unsettled: str = typer.Option("reserved", "--unsettled", help=UNSETTLED_HELP),
+                        unsettled: str = typer.Option("status_quo", "--unsettled", help=UNSETTLED_HELP),
                         backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
                         scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
                         fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
@@ -66,8 +67,10 @@ def register(app: typer.Typer) -> None:
         out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {res.draws} draws per view, seed {seed}, "
                   f"unsettled issues: {unsettled})")
         deal_names = list(dict.fromkeys(s.deal))
-        table = Table(title=_esc("P(deal feasible): some settlement every veto player prefers to no deal "
-                            "[95% interval]"), title_justify="left")
+        table = Table(title=_esc("Share of coding draws with a zone of agreement: some settlement every "
+                                 "party whose consent is needed prefers to no deal [95% interval]; "
+                                 "median slack in utility units (1 = an actor's ideal on every issue)"),
+                      title_justify="left")
         table.add_column("view")
         for d in deal_names:
             table.add_column(d, justify="right")
@@ -75,9 +78,13 @@ def register(app: typer.Typer) -> None:
             cells = []
             for d in deal_names:
                 r = s[(s.view == view) & (s.deal == d)].iloc[0]
-                cells.append(f"{_pct(r.p_feasible)} [{_pct(r.p_low)}–{_pct(r.p_high)}]")
+                slack = "—" if r.median_slack != r.median_slack or abs(r.median_slack) == float("inf") \
+                    else f"{r.median_slack:+.3f}"
+                cells.append(f"{_pct(r.p_feasible)} [{_pct(r.p_low)}–{_pct(r.p_high)}] {slack}")
             table.add_row(view, *cells)
         out.print(table)
+        out.print("[dim]This is not the probability of a deal: `accord outlook` turns zones of "
+                  "agreement into P(deal by a date).[/dim]")
         for d in deal_names:
             r = s[s.deal == d].iloc[0]
             out.print(f"[dim]{d}: {_esc(r.issues)}[/dim]")
@@ -131,7 +138,7 @@ def register(app: typer.Typer) -> None:
                    draws: int = typer.Option(1_000, "--draws", min=1, help="Monte-Carlo draws per view."),
                    seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                    deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals."),
-                   unsettled: str = typer.Option("reserved", "--unsettled", help=UNSETTLED_HELP),
+                   unsettled: str = typer.Option("status_quo", "--unsettled", help=UNSETTLED_HELP),
                    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
                    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
                    fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),

@@ -73,29 +73,60 @@ def register(app: typer.Typer) -> None:
     @handled
     def ledger_seed_cmd(scenario: str = typer.Argument("ukraine-2025", help="Scenario to forecast (default: the flagship)."),
                         draws: int = typer.Option(2000, "--draws", min=1),
+                        outlook_draws: int = typer.Option(10_000, "--outlook-draws", min=1, help="Draws of the outlook (in all) for the headline questions."),
                         seed: int = typer.Option(0, "--seed"),
                         models: Optional[str] = typer.Option("baselines", "--models", help="Comma-separated models, 'baselines' or 'all'."),
                         db: Optional[Path] = typer.Option(None, "--db", help=LEDGER_HELP)) -> None:
-        """Record the scenario's forecasts on the flagship questions (added if missing)."""
+        """Record the scenario's forecasts on every flagship question (added if missing): the
+        models' settlements on the issue questions, the outlook's P(deal by the date) on the
+        headline questions."""
         from .. import ledger
         from ..analysis.ensemble import forecast
+        from ..analysis.outlook import outlook
         from ..cli import _model_list
+        from ..ledger.seed import months_to
 
         path = _ledger_db(db)
         path.parent.mkdir(parents=True, exist_ok=True)
         sc = _load(scenario)
+        qs = ledger.seed_questions()
         fc = forecast(sc, _model_list(models), draws=draws, seed=seed)
-        df = ledger.seed_ledger(path, ledger.samples_from_forecast(fc), scenario_sha256=sc.sha256,
-                                seed=seed)
-        out.print(f"{len(df)} forecasts recorded in {path}")
+        horizon = max(12, max(months_to(f"{sc.as_of:%Y-%m}", q.deadline)
+                              for q in qs if q.maps_to in ledger.HEADLINE_KEYS))
+        ol = outlook(sc, horizon=horizon, draws=outlook_draws, seed=seed)
+        probs = ledger.outlook_probabilities(ol, qs)
+        forecasts = {**ledger.samples_from_forecast(fc),
+                     "outlook": {k: [p] for k, p in probs.items()}}
+        meta = {"outlook": {"params": {"horizon_months": horizon, "draws": ol.draws},
+                            "seed": seed}}
+        df = ledger.seed_ledger(path, forecasts, questions=qs, meta=meta,
+                                scenario_sha256=sc.sha256, seed=seed)
+        out.print(f"{len(df)} forecasts recorded in {path}; headline questions (outlook, "
+                  f"ensemble from {ol.starts.get('ensemble', next(iter(ol.starts.values())))}): "
+                  + ", ".join(f"{k} {100 * p:.1f}%" for k, p in probs.items()))
 
     @ledger_app.command("list")
     @handled
-    def ledger_list_cmd(db: Optional[Path] = typer.Option(None, "--db", help=LEDGER_HELP)) -> None:
+    def ledger_list_cmd(db: Optional[Path] = typer.Option(None, "--db", help=LEDGER_HELP),
+                        json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """Questions with their status and number of forecasts."""
         from .. import ledger
+        from ..analysis.ensemble import _records
+        from ..results import dumps
 
-        df = ledger.questions(_ledger_db(db))
+        path = _ledger_db(db)
+        if not path.is_file():  # nothing recorded yet: an empty ledger, not an error
+            from ..cli import err
+
+            err.print(f"no ledger at {path} yet: `accord ledger seed` or `accord ledger add "
+                      "--flagship` creates it")
+            if json_out:
+                print(dumps({"ledger": str(path), "questions": []}))
+            return
+        df = ledger.questions(path)
+        if json_out:
+            print(dumps({"ledger": str(path), "questions": _records(df)}))
+            return
         table = Table("question", "kind", "deadline", "maps to", "status", "outcome", "forecasts")
         for r in df.itertuples():
             table.add_row(r.question_id, r.kind, r.deadline, _esc(r.maps_to or ""), r.status,

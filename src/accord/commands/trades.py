@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
 
         sc = _load(scenario, fmt, lenient, view)
         outcome, _ = models.run("exchange", sc.inputs(), preset=preset, rounds=rounds, seed=seed)
-        df = trades_frame(outcome)
+        red = {(a.id, issue): (rl.low, rl.high) for a in sc.actors
+               for issue, rl in a.red_lines.items()}
+        df = trades_frame(outcome, red_lines=red)
         if json_out:
             print(dumps(df.to_dict(orient="records")))
             return
@@ -44,3 +46,8 @@ def register(app: typer.Typer) -> None:
         out.print(table)
         if len(df) > top:
             out.print(f"[dim]{len(df) - top} more rows (--top, --json)[/dim]")
+        crossing = df[df.crosses_red_line != ""] if "crosses_red_line" in df else df.iloc[:0]
+        if len(crossing):
+            out.print(f"[yellow]{len(crossing)} of these packages move an actor past its own red "
+                      "line (column crosses_red_line): the model trades them, the actor could not "
+                      "sign them[/yellow]")

@@ -5,12 +5,13 @@ about this war: an agreement counts when both belligerents sign it, it enters in
 it holds for 30 days — a declaration, a framework, a memorandum or a deal between third
 parties does not; a NATO question needs a signed text; a ceasefire must be general and in
 effect on the date. Each question says what a model forecasts for it (``maps_to``): an issue
-of the flagship scenario (a 0–100 scale whose anchors the question repeats), or a feasibility
-probability.
+of the flagship scenario (a 0–100 scale whose anchors the question repeats), or the outlook's
+probability of a deal by the question's date (:func:`outlook_probabilities`).
 
 The issue questions are conditional: they ask what the signed settlement says, and are
 annulled when no settlement is signed by the deadline. That is what a bargaining model
-forecasts (where a negotiation settles), and the feasibility questions ask whether it settles.
+forecasts (where a negotiation settles), and the headline questions ask whether and when it
+settles, which is what the outlook forecasts.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from accord.errors import Collector
 from .store import Question, add_forecast, add_question, get_question
 from .store import questions as _ledger_questions
 
-FEASIBILITY_KEYS = ("deal_feasible", "ceasefire_feasible")
-"""Keys a feasibility analysis forecasts: P(comprehensive settlement), P(general ceasefire)."""
+HEADLINE_KEYS = ("outlook_agreement", "outlook_ceasefire")
+"""Keys the outlook forecasts (:func:`outlook_probabilities`): P(a comprehensive settlement
+in force and held 30 days by the deadline), P(a general ceasefire in effect on the date)."""
+FEASIBILITY_KEYS = HEADLINE_KEYS
+"""Former name of :data:`HEADLINE_KEYS` (the headline questions once mapped to feasibility)."""
 
 ISSUES = ("territory", "nato", "security_guarantees", "troops", "sanctions", "us_aid",
           "resources", "eu_membership", "sequencing", "accountability")
@@ -82,8 +86,8 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
                    scenario: Any = None) -> list[Question]:
     """The flagship's questions, with strict resolution criteria.
 
-    Two unconditional binary questions map to feasibility (``deal_feasible``: a
-    comprehensive settlement in force and held for 30 days; ``ceasefire_feasible``: a
+    Two unconditional binary questions map to the outlook (``outlook_agreement``: a
+    comprehensive settlement in force and held for 30 days; ``outlook_ceasefire``: a
     general ceasefire in effect on ``ceasefire_by``); one conditional question per issue
     (its scale and anchors taken from the flagship ``scenario``, by default the bundled
     ``ukraine-2025``); a conditional binary question whether the settlement's signed text
@@ -110,7 +114,7 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
 
     deal = Question(
         id="flagship.peace_agreement", kind="binary", deadline=deadline,
-        maps_to="deal_feasible",
+        maps_to="outlook_agreement",
         text=(f"Will Russia and Ukraine sign a comprehensive peace agreement that is in effect "
               f"and has held for at least 30 days by {deadline}?"),
         criteria=(f"Yes if, by {deadline} 23:59 UTC: (1) {_SIGNED}; (2) it settles at least "
@@ -125,7 +129,7 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
                   "after the deadline resolves No. Otherwise No. " + _REPORTING))
     ceasefire = Question(
         id="flagship.ceasefire", kind="binary", deadline=ceasefire_by,
-        maps_to="ceasefire_feasible",
+        maps_to="outlook_ceasefire",
         text=f"Will a general ceasefire between Russia and Ukraine be in effect on {ceasefire_by}?",
         criteria=(f"Yes if on {ceasefire_by} a ceasefire covering all land, air and sea "
                   "hostilities along the whole front, publicly accepted by both governments, is "
@@ -175,6 +179,50 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
                   + _REPORTING))
     issue_qs = [_issue_question(k, *issue_defs[k], deadline=deadline) for k in ISSUES]
     return [deal, ceasefire, *issue_qs, nato_out, territory_cat]
+
+
+def months_to(start: str, deadline: str) -> int:
+    """Whole months from a ``YYYY-MM`` start to the end of a ``YYYY-MM-DD`` deadline's month."""
+    y0, m0 = (int(x) for x in start.split("-")[:2])
+    y1, m1 = (int(x) for x in deadline.split("-")[:2])
+    return (y1 - y0) * 12 + (m1 - m0)
+
+
+def outlook_probabilities(outlook: Any, questions: list[Question] | None = None,
+                          view: str = "ensemble") -> dict[str, float]:
+    """``{key: P(yes)}`` for the headline questions, from an outlook at each question's date.
+
+    ``outlook_agreement``: reached by the month before the deadline and held its first month
+    (``F(k - 1) · p12^(1/12)``, the deal's 12-month survival spread evenly over the year).
+    ``outlook_ceasefire``: in effect on the date: a narrow or comprehensive deal reached in
+    month ``t < k`` and not broken since (``sum_t f_t · p12^((k - t) / 12)``). A date beyond
+    the horizon reads the curve's last month (a lower bound, said in the forecast's note).
+    """
+    from accord.analysis.outlook import ANY
+
+    qs = seed_questions() if questions is None else questions
+    doc = outlook.to_json()["deals"]
+    out = {}
+    for q in qs:
+        if q.maps_to not in HEADLINE_KEYS:
+            continue
+        kind = "comprehensive" if q.maps_to == "outlook_agreement" else \
+            ("ceasefire" if "ceasefire" in doc else ANY)
+        block = doc[kind]["ensemble"] if view == "ensemble" else doc[kind]["views"][view]
+        curve = np.asarray(block["cumulative"], float)
+        p12 = block.get("p_holds_12m") or doc["comprehensive"]["ensemble"]["p_holds_12m"]
+        k = min(months_to(block["start"], q.deadline), len(curve))
+        if k < 1:
+            out[q.maps_to] = 0.0
+            continue
+        F = np.r_[0.0, curve]
+        if q.maps_to == "outlook_agreement":
+            out[q.maps_to] = float(F[k - 1] * p12 ** (1 / 12))
+        else:
+            f = np.diff(F[:k])                                   # months 1 .. k - 1
+            t = np.arange(1, k)
+            out[q.maps_to] = float((f * p12 ** ((k - t) / 12)).sum())
+    return out
 
 
 def seed_ledger(db: str | Path, forecasts: Mapping[str, Mapping[str, Any]], *,

@@ -1166,11 +1166,15 @@ def inputs_from_scenario(scenario) -> Inputs:
     return scenario.inputs()
 
 
-def trades_frame(outcome_or_records, rounds: "int | None" = None):
+def trades_frame(outcome_or_records, rounds: "int | None" = None, red_lines=None):
     """The realised exchanges as package deals: one row per (issue pair, actor pair),
     summed over rounds, most valuable (total gain) first.
 
     Takes an :class:`Outcome` of the exchange model (draw 0) or its ``round_records``.
+    ``red_lines`` maps (actor, issue) to (low, high) (None: open): a package in which a
+    supplier's new voting position leaves its red line is marked in ``crosses_red_line``
+    (the model itself trades as Stokman & Van Oosten wrote it; the red line says which of its
+    trades the actor could not sign).
     """
     import pandas as pd
 
@@ -1181,7 +1185,13 @@ def trades_frame(outcome_or_records, rounds: "int | None" = None):
             if rounds is not None and e["round"] > rounds:
                 continue
             pair = sorted([e["i"], e["j"]])
+            crossed = []
+            for side in (e["i_side"], e["j_side"]):
+                lo, hi = (red_lines or {}).get((side["actor"], side["supply_issue"]), (None, None))
+                if (lo is not None and side["y"] < lo - 1e-9) or (hi is not None and side["y"] > hi + 1e-9):
+                    crossed.append(f"{side['actor']}:{side['supply_issue']}")
             rows.append({
+                "crosses_red_line": ", ".join(crossed),
                 "issue_p": e["issue_pair"][0], "issue_q": e["issue_pair"][1],
                 "actor_1": pair[0], "actor_2": pair[1],
                 "gives_p": e["j"], "gives_q": e["i"],
@@ -1190,7 +1200,7 @@ def trades_frame(outcome_or_records, rounds: "int | None" = None):
                 "move_on_q": e["i_side"]["y"] - e["i_side"]["x"],
             })
     cols = ["issue_p", "issue_q", "actor_1", "actor_2", "exchanges", "rounds", "total_gain",
-            "mean_gain", "gives_p", "gives_q", "move_on_p", "move_on_q"]
+            "mean_gain", "gives_p", "gives_q", "move_on_p", "move_on_q", "crosses_red_line"]
     if not rows:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows)
@@ -1199,7 +1209,9 @@ def trades_frame(outcome_or_records, rounds: "int | None" = None):
                 total_gain=("gain", "sum"), mean_gain=("gain", "mean"),
                 gives_p=("gives_p", lambda v: "/".join(dict.fromkeys(v))),
                 gives_q=("gives_q", lambda v: "/".join(dict.fromkeys(v))),
-                move_on_p=("move_on_p", "sum"), move_on_q=("move_on_q", "sum")).reset_index()
+                move_on_p=("move_on_p", "sum"), move_on_q=("move_on_q", "sum"),
+                crosses_red_line=("crosses_red_line",
+                                  lambda v: ", ".join(dict.fromkeys(x for x in v if x)))).reset_index()
     return out.sort_values("total_gain", ascending=False, kind="stable").reset_index(drop=True)[cols]
 
 

@@ -137,9 +137,11 @@ def guard(path: str, fn: Callable[[], Any]) -> Any:
 
 def finish(out: Collector, path: str, text: Text, fmt: str, *, id: str, title: str,
            actors, issues, stances, sources=None, views=None, as_of=None, description=None,
-           notes=(), document=None, locate: Callable[[str], int | None] | None = None):
+           notes=(), document=None, locate: Callable[[str], int | None] | None = None,
+           **extra):
     """Assemble a Scenario, run the shared semantic checks, raise everything collected.
 
+    ``extra`` are further Scenario fields (deals, events, ...) that the checks must see.
     ``locate(field) -> line`` finds the line of a problem the shared checks could not place
     (an issue's scale, say); without it, or where it finds nothing, the line is taken from
     the issue's or actors' own numbers.
@@ -163,7 +165,7 @@ def finish(out: Collector, path: str, text: Text, fmt: str, *, id: str, title: s
     sc = Scenario(id=id, title=title, actors=tuple(actors), issues=tuple(issues),
                   stances=stances, sources=sources or {}, views=views or {}, as_of=as_of,
                   description=description, path=path, format=fmt, content_sha256=text.sha256,
-                  notes=tuple(text.notes) + tuple(notes), document=document)
+                  notes=tuple(text.notes) + tuple(notes), document=document, **extra)
     check_scenario(sc, out)
     _place(out, actors, issues, stances, locate)
     out.raise_if_any()

@@ -719,20 +719,20 @@ def _read(path: Path) -> Any:
     text = Text(text.path, text.text, sha, text.notes)
     documents = _Documents({main.name: doc.text,
                             **{f"views/{Path(t.path).name}": d.text for t, d, _ in parsed_views}})
-    sc = finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
-                actors=actors, issues=issues, stances=stances, sources=sources, views=views,
-                as_of=model.as_of, description=model.description, document=documents,
-                locate=lambda field: (line_of(doc, tuple(field.split(".")))
-                                      if field.startswith(("issues.", "deals.")) else None))
-    from dataclasses import replace
-    return replace(sc, corpus=corpus, conflict_start=model.conflict_start,
-                   durability={iid: b.number(q, ("durability", iid))
-                               for iid, q in model.durability.items()},
-                   events=tuple(b.event(em, ("events", k)) for k, em in enumerate(model.events)),
-                   deal_pins={d: dict(dm.pins) for d, dm in model.deals.items() if dm.pins},
-                   deals={d: tuple(dm.issues) for d, dm in model.deals.items()},
-                   deal_evidence={d: b.evidence(dm, ("deals", d)) for d, dm in model.deals.items()
-                                  if dm.evidence or dm.quote or dm.judgement})
+    deal_evidence = {d: b.evidence(dm, ("deals", d)) for d, dm in model.deals.items()
+                     if dm.evidence or dm.quote or dm.judgement}
+    return finish(out, str(path), text, "yaml", id=model.scenario, title=model.title or model.scenario,
+                  actors=actors, issues=issues, stances=stances, sources=sources, views=views,
+                  as_of=model.as_of, description=model.description, document=documents,
+                  locate=lambda field: (line_of(doc, tuple(field.split(".")))
+                                        if field.startswith(("issues.", "deals.")) else None),
+                  corpus=corpus, conflict_start=model.conflict_start,
+                  durability={iid: b.number(q, ("durability", iid))
+                              for iid, q in model.durability.items()},
+                  events=tuple(b.event(em, ("events", k)) for k, em in enumerate(model.events)),
+                  deal_pins={d: dict(dm.pins) for d, dm in model.deals.items() if dm.pins},
+                  deals={d: tuple(dm.issues) for d, dm in model.deals.items()},
+                  deal_evidence=deal_evidence)
 
 
 def read(path: Path, lenient: bool = False):
