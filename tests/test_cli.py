@@ -70,7 +70,7 @@ def test_params_change_the_result():
 
 
 def test_forecast_prints_a_table_per_issue_with_every_model():
-    r = invoke("forecast", "eu-emissions", "--models", "baselines")
+    r = invoke("forecast", "eu-emissions", "--models", "baselines", "--full")
     assert r.exit_code == 0, r.output
     for m in BASELINES:
         assert m in r.stdout

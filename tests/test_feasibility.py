@@ -230,7 +230,7 @@ def test_cli_feasibility_json_is_deterministic():
     b = runner.invoke(app, args)
     assert a.exit_code == 0, a.output
     assert a.output == b.output
-    doc = json.loads(a.output)
+    doc = json.loads(a.stdout)
     assert doc["seed"] == 5 and doc["unsettled"] == "status_quo"
     assert {r["deal"] for r in doc["feasibility"]} == {COMPREHENSIVE, "ceasefire", "framework"}
     table = runner.invoke(app, ["feasibility", "ukraine-2025", "--draws", "30"])

@@ -21,7 +21,7 @@ from accord.analysis.feasibility import COMPREHENSIVE, evaluate, deal_issues
 from accord.analysis.outlook import ANY, OutlookParams, outlook
 from accord.errors import ScenarioError
 
-QUICK = settings(max_examples=15, deadline=None,
+QUICK = settings(max_examples=int(__import__("os").environ.get("OUTLOOK_EXAMPLES", 15)), deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 

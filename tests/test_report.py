@@ -3,6 +3,7 @@ with its evidence, and figures that render in headless Chromium with the network
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -60,9 +61,9 @@ def test_the_report_shows_every_issue_with_its_figures(flagship_report):
     sc = accord.load("ukraine-2025")
     for issue in sc.issues:
         assert f'id="issue-{issue.id}"' in html
-    # per issue: forecasts by view and model, the distribution, positions over rounds and
-    # BDM's quadrant chart; then the disagreement map and the timeline
-    assert len(re.findall(r'<div id="fig-\d+"', html)) == 4 * len(sc.issues) + 2
+    # the settlement overview; per issue: forecasts by view and model, the distribution,
+    # positions over rounds and BDM's quadrant chart; then the disagreement map and the timeline
+    assert len(re.findall(r'<div id="fig-\d+"', html)) == 1 + 4 * len(sc.issues) + 2
     assert "E(U) quadrants (BDM)" in html
     assert "positions over rounds" in html
     assert "Disagreement map" in html
@@ -155,3 +156,79 @@ def test_the_report_renders_in_chromium_with_the_network_off(flagship_report, tm
     assert points > n_figures  # and put data in it
     assert errors == []
     assert requests == []
+
+
+def _open(path: Path, launch_chromium, p, width: int = 1400, height: int = 900):
+    browser = launch_chromium(p)
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.goto(path.as_uri())
+    page.wait_for_function("document.querySelectorAll('.main-svg').length > 0")
+    return browser, page
+
+
+def test_the_first_screen_is_the_conclusion_and_one_figure(flagship_report, launch_chromium):
+    from playwright.sync_api import sync_playwright
+
+    path, _ = flagship_report
+    with sync_playwright() as p:
+        browser, page = _open(path, launch_chromium, p)
+        try:
+            first = page.locator(".conclusion li").first
+            box = first.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 900
+            assert "coding draws" in first.inner_text()  # the deal part, labelled honestly
+            fig = page.locator("#summary .plotly-graph-div").first.bounding_box()
+            assert fig is not None and fig["y"] < 900 and fig["width"] > 300
+            summary = json.loads(page.locator("#accord-summary").inner_text())
+            assert summary["draws"] == 300 and summary["seed"] == 7
+        finally:
+            browser.close()
+
+
+def test_the_report_is_short_with_the_evidence_collapsed_and_searchable(flagship_report,
+                                                                          launch_chromium):
+    from playwright.sync_api import sync_playwright
+
+    path, _ = flagship_report
+    with sync_playwright() as p:
+        browser, page = _open(path, launch_chromium, p)
+        try:
+            screens = page.evaluate("document.documentElement.scrollHeight") / 900
+            assert screens <= 25, screens
+            assert not page.locator("#evidence-details").evaluate("d => d.open")
+            page.fill("#evidence-filter", "Crimea, plus the four annexed")
+            assert page.locator("#evidence-details").evaluate("d => d.open")
+            shown = page.locator("#evidence-table tr:visible").count()
+            assert 2 <= shown <= 6  # the header and the rows that quote it
+        finally:
+            browser.close()
+
+
+OVERFLOW = """() => {
+  const bad = [];
+  document.querySelectorAll('.plotly-graph-div').forEach(g => {
+    const r = g.getBoundingClientRect();
+    g.querySelectorAll('svg text').forEach(t => {
+      const q = t.getBoundingClientRect();
+      if (!t.textContent.trim() || q.width === 0) return;
+      if (q.left < r.left - 2 || q.right > r.right + 2 || q.top < r.top - 2 || q.bottom > r.bottom + 2)
+        bad.push(g.id + ': ' + t.textContent.slice(0, 40));
+    });
+  });
+  return bad;
+}"""
+
+
+def test_no_figure_overflows_its_box_when_every_section_is_open(flagship_report,
+                                                                  launch_chromium):
+    from playwright.sync_api import sync_playwright
+
+    path, _ = flagship_report
+    with sync_playwright() as p:
+        browser, page = _open(path, launch_chromium, p)
+        try:
+            page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            page.wait_for_timeout(2500)  # the toggle handlers resize every figure
+            assert page.evaluate(OVERFLOW) == []
+        finally:
+            browser.close()

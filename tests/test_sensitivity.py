@@ -137,7 +137,7 @@ def test_cli_keyactors_and_sensitivity(tmp_path):
     runner = CliRunner()
     r = runner.invoke(app, ["keyactors", "ukraine-2025", "--draws", "10", "--json"])
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     assert {x["actor"] for x in doc["concessions"]} == {"russia", "ukraine", "usa"}
     r = runner.invoke(app, ["keyactors", "eu-emissions", "--models", "median"])
     assert r.exit_code == 0, r.output
@@ -151,7 +151,7 @@ def test_cli_keyactors_and_sensitivity(tmp_path):
     r = runner.invoke(app, ["sensitivity", "eu-emissions", "--spread", "0.1", "--n", "16",
                             "--model", "compromise", "--json"])
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     assert doc["spread"] == 0.1 and any("--spread" in n for n in doc["notes"])
     assert {x["input"] for x in doc["indices"]} >= {"UK.capability", "UK.emissions.position"}
     r = runner.invoke(app, ["sensitivity", "eu-emissions", "--n", "10"])

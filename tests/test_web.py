@@ -443,3 +443,114 @@ def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path, launch
     assert (data / "ukraine-2025" / "views" / "fazi-2025-edit-1.yaml").exists()
     assert (tmp_path / "accord-serve.png").stat().st_size > 10_000
     assert errors == []
+
+
+@pytest.fixture
+def small_server(data):
+    """`accord serve` with few draws, so that every model finishes in seconds."""
+    import httpx
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "from accord.cli import main; main()",
+                             "serve", str(data), "--port", str(port), "--draws", "100",
+                             "--dynamic-draws", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/api/scenarios", timeout=30).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("accord serve did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+FITS = """() => {
+  const w = document.documentElement.clientWidth;
+  const out = [];
+  document.querySelectorAll('main table').forEach(t => {
+    const r = t.getBoundingClientRect();
+    if (r.width && r.right > w + 1) out.push(t.id || t.parentElement.id);
+  });
+  if (document.documentElement.scrollWidth > w + 1) out.push('page');
+  return out;
+}"""
+
+
+def test_in_chromium_at_1280x800_the_app_opens_on_the_flagship_with_every_model(
+        small_server, launch_chromium):
+    from playwright.sync_api import sync_playwright
+
+    sc = accord.load(str(FLAGSHIP))
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(small_server + "/")
+            page.wait_for_selector("#forecast-table[data-version='1']", timeout=60_000)
+            assert sc.title in page.inner_text("#title")  # the flagship, not the first file
+            assert page.input_value("#scenario-select") == "ukraine-2025"
+            # slow models in the background, with progress; then their columns and the summary
+            page.wait_for_selector("#forecast-table[data-models*='bdm']", timeout=120_000)
+            page.wait_for_selector("#conclusion:not([data-pending])", timeout=120_000)
+            assert "coding draws" in page.inner_text("#headline")
+            assert "100 draws per view" in page.inner_text("#summary-progress")
+            assert page.locator("#forecast-table td[data-model='exchange']").count() == len(sc.issues)
+            page.click("#levers-run")
+            page.wait_for_selector("#levers-out table", timeout=120_000)
+            assert page.evaluate(FITS) == []
+        finally:
+            browser.close()
+    assert errors == []
+
+
+def test_in_chromium_a_what_if_shows_before_and_after_and_offers_to_move_the_range(
+        small_server, launch_chromium):
+    from playwright.sync_api import sync_playwright
+
+    sc = accord.load(str(FLAGSHIP))
+    view = list(sc.views)[-1]
+    resolved = sc.view(view)
+    # a ranged position of the view (no issue id is assumed: the coding may change)
+    actor, issue = next(k for k, st in resolved.stances.items()
+                        if st.position.low is not None and st.position.low > sc.issue(k[1]).low + 1)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(small_server + f"/#scenario=ukraine-2025&view={view}")
+            page.wait_for_selector("#forecast-table[data-version='1']", timeout=60_000)
+            button = (f"#cells-table button[data-actor='{actor}'][data-issue='{issue}']"
+                      "[data-field='position']")
+            page.click(button)
+            low, high = page.input_value("#edit-low"), page.input_value("#edit-high")
+            assert low and high  # the range is pre-filled ...
+            outside = max(sc.issue(issue).low, float(low) - 30)
+            page.fill("#edit-value", f"{outside:g}")  # ... and the value leaves it
+            page.click("#edit-whatif")
+            page.wait_for_selector("#edit-move-range")
+            assert page.is_visible("#editor")  # the editor stays open and offers a fix
+            page.click("#edit-move-range")
+            assert float(page.input_value("#edit-low")) == outside
+            page.click("#edit-whatif")
+            page.wait_for_selector("#forecast-table[data-version='2']", timeout=60_000)
+            page.wait_for_selector("#forecast-table .was", timeout=60_000)
+            cell = page.inner_text(f"#forecast-table td[data-issue='{issue}'][data-model='mean']")
+            assert "→" in cell
+            page.wait_for_selector("#conclusion:not([data-pending])", timeout=120_000)
+            page.wait_for_selector("#settlement-table .was", timeout=60_000)
+        finally:
+            browser.close()

@@ -210,7 +210,7 @@ def test_cli_whatif_reports_errors_and_tables(tmp_path):
     a, b = runner.invoke(app, args), runner.invoke(app, args)
     assert a.exit_code == 0, a.output
     assert a.output == b.output
-    doc = json.loads(a.output)
+    doc = json.loads(a.stdout)
     assert doc["models"] == ["mean"]
     assert {r["lever"] for r in doc["feasibility"]} >= {"none", "land-swaps"}
 

@@ -14,17 +14,21 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED
 from .errors import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast how multi-party negotiations end.")
 def _console(stderr: bool = False) -> Console:
+    """A terminal (or $COLUMNS) gives the width; pipes and files get 100 columns, not 160,
+    so that `accord … | less` reads like the terminal."""
     probe = Console(stderr=stderr)
-    # a terminal gets its own width; pipes and files a wide page instead of 80 columns
+    fixed = probe.is_terminal or os.environ.get("COLUMNS", "").isdigit()
     return Console(stderr=stderr, highlight=False, soft_wrap=False,
-                   width=None if probe.is_terminal else 160)
+                   width=None if fixed else PIPE_WIDTH)
 
 
+PIPE_WIDTH = 100
 out = _console()
 err = _console(stderr=True)
 
@@ -43,8 +47,8 @@ def handled(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except ScenarioError as exc:
-            for p in exc.problems:
-                err.print(f"[red]error[/red] {_esc(str(p))}")
+            for p in exc.problems:  # one line each, unbroken, so that grep and editors find them
+                err.print(f"[red]error[/red] {_esc(str(p))}", soft_wrap=True)
             if exc.truncated:
                 err.print(f"... and {exc.truncated} more problems")
             n = len(exc.problems) + exc.truncated
@@ -78,11 +82,41 @@ def _load(scenario: str, fmt: Optional[str] = None, lenient: bool = False, view:
     from .scenario import load
 
     sc = load(scenario, format=fmt, lenient=lenient)
+    _say_read(scenario, sc)
     for note in sc.notes:
         err.print(f"note: {sc.path}: {_esc(note)}")
     if view:
         sc = sc.view(view)
     return sc
+
+
+def _say_read(ref: str, sc) -> None:
+    """Provenance on stderr: which files were read, and whether the packaged copy was used."""
+    from .scenario.load import is_packaged, source_files
+
+    files = source_files(sc)
+    if not files:
+        return
+    root = Path(sc.path)
+    base = root if root.is_dir() else root.parent
+    where = _shown(base)
+    if is_packaged(sc.path):
+        where = (f"the packaged copy ({where}; `accord scenarios copy {root.name} scenarios` "
+                 "gives an editable one)")
+    elif not Path(ref).exists():
+        where = f"{where} (the local copy, not the packaged one)"
+    names = ", ".join(f.relative_to(base).as_posix() if f.is_relative_to(base) else str(f)
+                      for f in files)
+    err.print(f"read {_esc(where)}: {_esc(names)}", soft_wrap=True, highlight=False)
+
+
+def _shown(p: Path) -> str:
+    """A path relative to the working directory when it lies inside it."""
+    try:
+        return Path(os.path.relpath(p.resolve(), Path.cwd().resolve())).as_posix() \
+            if p.resolve().is_relative_to(Path.cwd().resolve()) else str(p)
+    except (OSError, ValueError):
+        return str(p)
 
 
 def _params(items: list[str]) -> dict[str, str]:
@@ -146,6 +180,8 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
             lenient: bool = typer.Option(False, "--lenient", help="Reproduce a peer reader's tolerance of bad rows (reported on stderr)."),
             json_out: bool = typer.Option(False, "--json", help="Print the JSON trajectory (the public contract).")) -> None:
     """Run one model on a scenario and show its trajectory."""
+    import numpy as np
+
     from . import models
     from .results import dumps, run_document
 
@@ -172,9 +208,22 @@ def run_cmd(model: str = typer.Argument(..., help="Model name (see `accord model
     for r in doc["rounds"]:
         table.add_row(str(r["round"]), *[_fmt(r["forecast"][i.id]) for i in sc.issues])
     out.print(table)
-    out.print(f"stop: {doc['stop_reason']} · preset {doc['preset']} · seed {seed}")
-    if doc["stop_reason"] == "cycle" and "forecast_interval" in doc:
-        out.print(f"cycle: forecast range {doc['forecast_interval']}")
+    from .analysis.summary import explain_stop
+
+    _para(f"stop: {doc['stop_reason']} ({explain_stop(doc['stop_reason'])}) · preset "
+          f"{doc['preset']} · seed {seed}")
+    path = outcome.forecast[0]
+    if path.shape[0] > 2 and doc["stop_reason"] in ("max_rounds", "cycle"):
+        tail = path[path.shape[0] // 2:]
+        for j, issue in enumerate(sc.issues):
+            lo, hi = float(tail[:, j].min()), float(tail[:, j].max())
+            steps = np.diff(tail[:, j])
+            if hi - lo > 0.01 * (issue.high - issue.low) and (steps > 0).any() and (steps < 0).any():
+                _para(f"{issue.id}: the forecast cycles between {lo:.2f} and {hi:.2f} over the last "
+                      f"half of the rounds; the number above is the last round's, so read the "
+                      f"range rather than the point")
+    if "forecast_interval" in doc and doc["stop_reason"] == "cycle":
+        _para(f"cycle: forecast range {doc['forecast_interval']}")
 
 
 @app.command("check")
@@ -186,7 +235,7 @@ def check_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder,
     sc = _load(scenario, fmt, lenient)
     n_st = len(sc.stances)
     out.print(f"[green]ok[/green] {sc.path}: {sc.format}, {len(sc.actors)} actors, "
-              f"{len(sc.issues)} issues, {n_st} stances, {len(sc.views)} views")
+              f"{len(sc.issues)} issues, {n_st} stances, {len(sc.views)} views", soft_wrap=True)
 
 
 @app.command("import")
@@ -223,28 +272,95 @@ def export_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder
 @handled
 def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
                  models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines', or all (default)."),
-                 draws: int = typer.Option(10_000, "--draws", min=1, help="Monte-Carlo draws per view."),
-                 dynamic_draws: int = typer.Option(200, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
-                 seed: int = typer.Option(0, "--seed", help="Seed of the Monte-Carlo draws."),
+                 draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
+                 dynamic_draws: int = typer.Option(DYNAMIC_DRAWS, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
+                 seed: int = typer.Option(SEED, "--seed", help="Seed of the Monte-Carlo draws."),
                  fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
-                 top: int = typer.Option(12, "--top", help="Rows of the disagreement map to print."),
-                 json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Forecast every issue: each model, each view (median and 80% interval), the ensemble."""
+                 full: bool = typer.Option(False, "--full", help="Also print every model × view table, the disagreement map and the timeline."),
+                 top: int = typer.Option(12, "--top", help="Rows of the disagreement map to print (with --full)."),
+                 json_out: bool = typer.Option(False, "--json", help="Machine-readable output (the forecast and its summary).")) -> None:
+    """The conclusion first (settlement, chance of a deal, who blocks, what moves it), then the tables.
+
+    Every model runs on every view (the dated analyses), each with DRAWS Monte-Carlo draws;
+    feasibility and the levers use the same views, draws and seed.
+    """
     from . import models
-    from .analysis.ensemble import ENSEMBLE, forecast
+    from .analysis.summary import analyse
     from .results import dumps
 
     sc = _load(scenario, fmt)
     names = _model_list(models_opt) or list(models.available())
     started = time.perf_counter()
-    with _progress(len(names), "forecast") as step:
-        result = forecast(sc, names, draws=draws, seed=seed, dynamic_draws=dynamic_draws,
-                          progress=step)
+    with _progress(len(names) + 3, "forecast") as step:
+        res = analyse(sc, draws=draws, seed=seed, models=names, dynamic_draws=dynamic_draws,
+                      progress=step)
     elapsed = time.perf_counter() - started
     if json_out:
-        print(dumps(result.to_json()))
+        print(dumps({**res.forecast.to_json(), "summary": res.summary.to_json()}))
         return
-    _print_forecast(result, top, elapsed)
+    _print_summary(res.summary, sc)
+    if full:
+        _print_forecast(res.forecast, top)
+    else:
+        out.print("[dim]--full: every model on every view, the disagreement map and the "
+                  "timeline[/dim]")
+    out.print(f"[dim]{elapsed:.1f} s[/dim]")
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def _bullet(text: str, first: str = " • ", rest: str = "   ") -> None:
+    """A sentence as a bullet with a hanging indent, wrapped to the console (no padding)."""
+    import textwrap
+
+    for line in textwrap.wrap(text, width=max(20, out.width - 1), initial_indent=first,
+                              subsequent_indent=rest, break_on_hyphens=False):
+        out.print(_esc(line))
+
+
+def _para(text: str) -> None:
+    _bullet(text, "", "")
+
+
+def _print_summary(s, sc) -> None:
+    """Render a Summary: the conclusion in sentences, one compact table, the explanations."""
+    from .analysis.summary import INTERVAL, number
+
+    out.print(f"[bold]{_esc(s.title)}[/bold] ({s.scenario})")
+    _para(f"{_plural(s.draws, 'draw')} per view ({s.dynamic_draws:,} for dynamic models) · "
+          f"seed {s.seed} · {_plural(len(s.views), 'analysis', 'analyses')} pooled · "
+          f"models {', '.join(s.models)}")
+    out.print("[bold]Conclusion[/bold]")
+    for line in s.headline:
+        _bullet(line)
+    _para(f"Most likely settlement: median of {', '.join(s.pooled_models)} pooled over the "
+          f"analyses [{INTERVAL}]")
+    table = Table(show_lines=False, pad_edge=False)
+    table.add_column("issue", no_wrap=True)
+    table.add_column("median [80%]", justify="right", no_wrap=True)
+    table.add_column("unit", overflow="fold")
+    table.add_column("models", justify="right", no_wrap=True)
+    table.add_column("nearest labelled point", overflow="fold", ratio=1)
+    for x in s.issues:
+        issue = sc.issue(x.issue)
+        meds = [v for v in x.model_medians.values() if v == v]
+        spread = f"{number(min(meds), issue)}–{number(max(meds), issue)}" if meds else "—"
+        unit = (issue.extra or {}).get("unit") or f"{issue.low:g}–{issue.high:g}"
+        near = f"{x.anchor_point:g}: {x.anchor}" if x.anchor else "—"
+        table.add_row(x.issue, f"{number(x.median, issue)} [{number(x.p10, issue)}–"
+                               f"{number(x.p90, issue)}]", unit, spread, _esc(near))
+    out.print(table)
+    out.print("[dim]models: the range of the models' own medians; unit: the issue's unit or "
+              "its scale[/dim]")
+    notes = [t for n in s.explanations for t in n.sentences]
+    if notes:
+        out.print("[bold]Why the models stop where they do[/bold]")
+        for t in notes:
+            _bullet(t)
+    for n in s.notes:
+        _bullet(f"note: {n}", "", "  ")
 
 
 def _model_list(spec: Optional[str]) -> Optional[list[str]]:
@@ -258,6 +374,23 @@ def _model_list(spec: Optional[str]) -> Optional[list[str]]:
     for n in names:
         models.get(n)
     return names
+
+
+class _working:
+    """A spinner on stderr (terminals only) for work that reports no steps of its own."""
+
+    def __init__(self, label: str):
+        self.label, self.status = label, None
+
+    def __enter__(self):
+        if err.is_terminal:
+            self.status = err.status(f"{self.label} …")
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.stop()
 
 
 class _progress:
@@ -285,19 +418,22 @@ class _progress:
             self.bar.stop()
 
 
-def _print_forecast(result, top: int, elapsed: float) -> None:
-    from .analysis.ensemble import BASE, ENSEMBLE
+def _print_forecast(result, top: int) -> None:
+    """Every model on every view: the full tables behind the summary (`forecast --full`)."""
+    from .analysis.ensemble import ENSEMBLE
 
     sc = result.scenario
     s = result.summary
     cols = list(result.views) + ([ENSEMBLE] if len(result.views) > 1 else [])
-    out.print(f"[bold]{sc.title}[/bold]  ({sc.id}; {result.draws} draws per view, seed {result.seed})")
+    out.print(f"[bold]Every model on every view[/bold] (median [{'80% interval'}]; "
+              f"{result.draws:,} draws per view, seed {result.seed})")
     for issue in sc.issues:
-        table = Table(title=f"{issue.id}: {issue.question}", title_justify="left")
-        table.add_column("model")
+        unit = (issue.extra or {}).get("unit") or f"scale {issue.low:g}–{issue.high:g}"
+        table = Table(title=f"{issue.id} ({_esc(unit)}): {_esc(issue.question)}",
+                      title_justify="left", pad_edge=False)
+        table.add_column("model", no_wrap=True)
         for c in cols:
-            table.add_column(c, justify="right")
-        table.add_column("nearest anchor" + (" (ensemble)" if len(cols) > 1 else ""), no_wrap=True)
+            table.add_column(c, justify="right", no_wrap=False, overflow="fold", min_width=7)
         for m in result.models:
             rows = s[(s.issue == issue.id) & (s.model == m)].set_index("view")
             cells = []
@@ -309,33 +445,33 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
                 if r["p10"] == r["p90"] or r["p10"] != r["p10"]:
                     cells.append(_fmt(r["median"], 1))
                 else:
-                    cells.append(f"{_fmt(r['median'], 1)} [{_fmt(r['p10'], 0)}–{_fmt(r['p90'], 0)}]")
-            last = cols[-1]
-            anchor = rows.loc[last]["anchor"] if last in rows.index else None
-            anchor = anchor if isinstance(anchor, str) else "—"
-            table.add_row(m, *cells, _esc(anchor if len(anchor) <= 48 else anchor[:47] + "…"))
+                    cells.append(f"{_fmt(r['median'], 1)}\n[{_fmt(r['p10'], 0)}–{_fmt(r['p90'], 0)}]")
+            table.add_row(m, *cells)
         out.print(table)
     if len(result.disagreement):
         d = result.disagreement.head(top)
         table = Table(title="Where the analyses disagree (one coded cell at a time against the base)",
-                      title_justify="left")
+                      title_justify="left", pad_edge=False)
         for c in ("view", "actor", "issue", "field", "base", "coded", "model", "shift"):
-            table.add_column(c, justify="right" if c in ("base", "coded", "shift") else "left")
+            table.add_column(c, justify="right" if c in ("base", "coded", "shift") else "left",
+                             overflow="fold")
         for r in d.itertuples():
             table.add_row(r.view, r.actor, r.issue, r.field, _fmt(r.base), _fmt(r.coded),
                           r.model, f"{r.forecast_shift:+.2f}")
         out.print(table)
+        out.print("[dim]shift: how far that one cell moves the model's point forecast, in the "
+                  "issue's units[/dim]")
     if len(result.timeline):
         t = result.timeline
         model = "compromise" if "compromise" in result.models else result.models[0]
         t = t[t.model == model]
-        table = Table(title=f"Forecast by view date, 2022 → 2026 ({model}, median)",
-                      title_justify="left")
+        table = Table(title=f"Forecast by view date ({model}, median)", title_justify="left",
+                      pad_edge=False)
         table.add_column("issue", no_wrap=True)
         order = t.drop_duplicates("view")[["view", "date"]].itertuples(index=False)
         columns = []
         for view, date in order:
-            table.add_column(f"{date}\n{view}", justify="right")
+            table.add_column(f"{date}\n{view}", justify="right", overflow="fold")
             columns.append(view)
         values = t.set_index(["issue", "view"])["median"]
         for issue in sc.issues:
@@ -345,7 +481,54 @@ def _print_forecast(result, top: int, elapsed: float) -> None:
         out.print(f"[dim]note: {note}[/dim]")
     for m, why in result.skipped.items():
         out.print(f"[yellow]skipped {m}[/yellow]: {_esc(why)}")
-    out.print(f"[dim]{elapsed:.2f} s[/dim]")
+
+
+scenarios_app = typer.Typer(no_args_is_help=True, help="The bundled scenarios: list them, copy one to edit.")
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.command("list")
+@handled
+def scenarios_list_cmd() -> None:
+    """List the bundled scenarios (and whether ./scenarios holds a local copy)."""
+    from .scenario import bundled_names
+    from .scenario.load import LOCAL
+
+    for name in bundled_names():
+        local = Path.cwd() / LOCAL / name
+        out.print(f"{name}" + (f"  (local copy: {LOCAL}/{name}, used instead)" if local.is_dir() else ""))
+
+
+@scenarios_app.command("copy")
+@handled
+def scenarios_copy_cmd(name: str = typer.Argument(..., help="A bundled scenario (see `accord scenarios list`)."),
+                       directory: Path = typer.Argument(Path("scenarios"), help="Where to put the copy: DIR/NAME when DIR is a folder (default ./scenarios)."),
+                       ) -> None:
+    """Copy a bundled scenario to edit it; `accord … NAME` then reads ./scenarios/NAME."""
+    import shutil
+
+    from .scenario import bundled, bundled_names
+
+    if name not in bundled_names():
+        raise UsageProblem(f"{name!r}: not a bundled scenario ({', '.join(bundled_names())})")
+    target = directory / name if directory.is_dir() or directory.name == "scenarios" else directory
+    if target.exists():
+        raise UsageProblem(f"{target} exists; nothing was copied (your files are left as they are)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(bundled(name), target, symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    n = sum(1 for f in target.rglob("*") if f.is_file())
+    out.print(f"copied {name} to {target} ({_plural(n, 'file')})")
+    from .scenario import load as _read
+
+    corpus = _read(bundled(name)).corpus
+    if corpus and Path(corpus).is_dir() and _read(target).corpus != corpus:
+        out.print(f"its sources' texts stay at {corpus}: check quotes with "
+                  f"`accord evidence check {target} --corpus {corpus}`")
+    if target.resolve() == (Path.cwd() / "scenarios" / name).resolve():
+        out.print(f"`accord forecast {name}` now reads this copy (it says so on stderr)")
+    else:
+        out.print(f"edit it, then: accord forecast {target}")
 
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Source documents: index, check quotes, search.")
@@ -400,7 +583,7 @@ def evidence_check_cmd(scenario: str = typer.Argument(..., help="Scenario file o
             _console(stderr=True).print(f"[yellow]warning[/yellow] {_esc(str(w))}")
     report.raise_if_failed()
     if not json_out:
-        out.print(f"[green]ok[/green] {sc.path}: {report.summary()}")
+        out.print(f"[green]ok[/green] {sc.path}: {report.summary()}", soft_wrap=True)
 
 
 @evidence_app.command("search")
@@ -415,21 +598,31 @@ def evidence_search_cmd(query: str = typer.Argument(..., help="Words to look for
     from .evidence import search
 
     lines = None
+    sc = None
     if scenario is not None and source is not None:
         sc = _load(scenario)
         if source not in sc.sources or not sc.sources[source].file:
             raise UsageProblem(f"--source {source!r}: not a source with a file in {sc.path} "
                                f"(sources: {', '.join(sc.sources) or 'none'})")
         source, lines = sc.sources[source].file, sc.sources[source].lines
+    authors: dict[str, str] = {}
+    if scenario is not None:  # cite authors, not the corpus's hashed file names
+        sc = sc if sc is not None else _load(scenario)
+        for s in sc.sources.values():
+            if s.file:
+                authors[s.file] = (s.author or s.id) + (f" ({s.date.year})" if s.date else "")
     hits = search(_db(db), query, source=source, limit=limit, lines=lines)
     if json_out:
         import json
 
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
-    table = Table("score", "file", "lines", "passage")
+    table = Table("score", "source" if authors else "file", "lines", "passage")
     for h in hits:
-        table.add_row(f"{h.score:.2f}", _esc(h.file), f"{h.line_start}-{h.line_end}", _esc(h.snippet))
+        table.add_row(f"{h.score:.2f}", _esc(authors.get(h.file, h.file)),
+                      f"{h.line_start}-{h.line_end}", _esc(h.snippet))
+    if not authors:
+        out.print("[dim]--scenario NAME names the sources' authors instead of their files[/dim]")
     out.print(table)
 
 

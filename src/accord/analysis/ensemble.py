@@ -40,6 +40,12 @@ class Forecast:
     timeline: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    stops: dict[str, dict[str, float]] = field(default_factory=dict)
+    """model -> stop reason -> share of draws (all views), so a surface can explain them."""
+    diagnostics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """model -> what a surface needs to explain an odd result: ``cycle_low``/``cycle_high``
+    (issue -> median ends of a detected cycle's forecast range over cycling draws) and
+    ``no_gain`` (issue -> share of draws where nobody gains by leaving the status quo)."""
 
     def to_json(self) -> dict[str, Any]:
         from .. import __version__
@@ -62,6 +68,7 @@ class Forecast:
             "forecasts": _records(self.summary),
             "disagreement": _records(self.disagreement),
             "timeline": _records(self.timeline),
+            "stop_reasons": self.stops, "diagnostics": self.diagnostics,
             "notes": self.notes,
         }
 
@@ -122,21 +129,44 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
     samples: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     notes: list[str] = []
+    stops: dict[str, dict[str, float]] = {}
+    diagnostics: dict[str, dict[str, Any]] = {}
     for name in names:
         spec = _models.get(name)
         k = d if not spec.dynamic else min(d, dynamic_draws)
         if progress:
             progress(name)
         result = np.full((len(views), k, len(scenario.issues)), np.nan)
+        reasons: list[np.ndarray] = []
+        cycles: list[tuple[np.ndarray, np.ndarray]] = []
+        no_gain: list[np.ndarray] = []
         try:
             for idx, inputs in groups:
                 sub = inputs if k == d else _take(inputs, len(idx), d, k)
                 outcome, _ = _models.run(name, sub, seed=seed)
                 result[idx] = outcome.final.reshape(len(idx), k, -1)
+                reasons.append(np.asarray(outcome.stop_reason, dtype=object))
+                ex = outcome.extra or {}
+                path = np.asarray(outcome.forecast)
+                if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
+                    tail = path[:, path.shape[1] // 2:]
+                    with np.errstate(all="ignore"):
+                        open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
+                                        ("max_rounds", "cycle"))[:, None]
+                        lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
+                        step = np.diff(tail, axis=1)
+                        eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
+                        turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
+                        cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan),
+                                       open_ & turns))
+                if "nbs_gain_possible" in ex:
+                    no_gain.append(~np.asarray(ex["nbs_gain_possible"], bool)[:, -1])
         except ValueError as exc:
             skipped[name] = str(exc)
             continue
         samples[name] = result
+        stops[name], diagnostics[name] = _stop_shares(reasons), _diagnostics(scenario, cycles,
+                                                                             no_gain)
         if k < d:
             notes.append(f"{name}: {k} draws per view (dynamic model; --dynamic-draws)")
     summary = _summary(scenario, views, samples)
@@ -147,7 +177,38 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
                                                      "forecast_shift"])
     timeline = _timeline(scenario, views, summary)
     return Forecast(scenario, seed, d, list(samples), views, samples, summary, disagreement,
-                    timeline, notes, skipped)
+                    timeline, notes, skipped, stops, diagnostics)
+
+
+def _stop_shares(reasons: list[np.ndarray]) -> dict[str, float]:
+    r = np.concatenate(reasons) if reasons else np.array([], dtype=object)
+    names, counts = np.unique(r.astype(str), return_counts=True)
+    return {str(n): float(c) / max(1, len(r)) for n, c in zip(names, counts)}
+
+
+def _diagnostics(scenario: Scenario, cycles, no_gain) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ids = scenario.issue_ids
+    if cycles:
+        lo = np.concatenate([c[0] for c in cycles])
+        hi = np.concatenate([c[1] for c in cycles])
+        width = np.where(scenario.high > scenario.low, scenario.high - scenario.low, 1.0)
+        moving = np.nan_to_num(hi - lo) > 0.01 * width  # draws whose forecast keeps moving
+        turns = np.concatenate([c[2] for c in cycles])
+        if (moving & ~turns).any():  # still drifting one way when the rounds ran out
+            out["drift_share"] = {x: float((moving & ~turns)[:, j].mean())
+                                  for j, x in enumerate(ids)}
+        cyc = moving & turns  # up and down: a cycle, exact or not
+        if cyc.any():
+            out["swing_share"] = {x: float(cyc[:, j].mean()) for j, x in enumerate(ids)}
+            out["swing_low"] = {x: float(np.median(lo[cyc[:, j], j])) if cyc[:, j].any() else None
+                                for j, x in enumerate(ids)}
+            out["swing_high"] = {x: float(np.median(hi[cyc[:, j], j])) if cyc[:, j].any() else None
+                                 for j, x in enumerate(ids)}
+    if no_gain:
+        g = np.concatenate(no_gain)
+        out["no_gain"] = {x: float(g[:, j].mean()) for j, x in enumerate(ids)}
+    return out
 
 
 def _take(inputs: Inputs, n_views: int, d: int, k: int) -> Inputs:

@@ -19,14 +19,15 @@ at once (arrays ``[lever · draw, month]``; no Python loop over draws, months or
   1998; Broström, *Event History Analysis with R*, §3.8)::
 
       h_t = 1[s_t > 0] · (1 - (1 - h0)^HR_t),   h0 = 1 - (1 - H0)^(1/12)
-      HR_t = (s_t / s_ref)^beta_s · m_R^MHS_t · m_C^(t / age0) · m_D^(drift / drift_ref)
+      HR_t = (s_t / s_ref)^beta_s · m_R^MHS_t · m_C^log2(1 + t / age0) · m_D^(drift / drift_ref)
              · prod_e m_e(t) · exp(sigma · z) · (|V| / 2)^(-k_V)
 
   Zero when the feasible set is empty (Fearon 1995: a bargaining range is necessary, never
   sufficient, since private information and commitment problems remain). ``MHS_t`` is
   Zartman's mutually hurting stalemate: every consenting player gains less from
   ``ripeness_months`` more months of drift than those months cost it. ``age0`` is the war's
-  age at the view's date (cumulative cost doubles at ``t = age0``). Drift depresses the hazard
+  age at the view's date (at least a month): the cost term counts doublings of the cumulative
+  cost, ``log2(1 + t / age0)``, one factor ``m_C`` per doubling. Drift depresses the hazard
   (Powell 2006: fast shifts in power block commitment). ``z ~ N(0, 1)`` is a per-draw frailty
   (unobserved heterogeneity; the pooled hazard falls as in the COW data). ``|V|`` consenting
   players hold out longer (Cunningham 2006).
@@ -83,8 +84,8 @@ class OutlookParams:
     ripeness_months: int = 6
     """H: the look-ahead of the stalemate test."""
     cost_ratio: float = 1.3
-    """m_C: hazard ratio when cumulative cost has doubled since the view's date. Judgement;
-    direction from Weisiger."""
+    """m_C: hazard ratio per doubling of the cumulative cost since the war began (its age at the
+    view's date, at least a month, is the first unit). Judgement; direction from Weisiger."""
     drift_ratio: float = 0.7
     """m_D: hazard ratio at a drift of ``drift_ref``. Judgement; direction from Powell (2006)."""
     drift_ref: float = 0.01
@@ -444,7 +445,9 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
                     _interp(knots, vals, first, end)                        # [m, S]
                 ripe = np.where(pr.consent[:, None, :], hurting, True).all(-1)
                 consenting_cost = (np.where(pr.consent, cost, 0.0) > 0).any(-1)
-                cum = (ts / age0)[None, :] * consenting_cost[:, None] if age0 else 0.0
+                # doublings of the cumulative cost since the view's date (age0 >= 1 month)
+                cum = np.log2(1.0 + ts / max(age0, 1.0))[None, :] * consenting_cost[:, None] \
+                    if age0 is not None else 0.0
                 n_v = pr.consent.sum(-1)
                 hold = np.where(n_v > 2, (np.maximum(n_v, 1) / 2.0) ** -params.holdout_exponent, 1.0)
                 # no consenting player (nobody can veto): the slack is unbounded; run at s_ref
@@ -452,7 +455,8 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
                 hr = (np.maximum(s, 0.0) / params.slack_ref) ** params.slack_exponent \
                     * params.ripeness_ratio ** ripe * params.cost_ratio ** cum \
                     * hold[:, None] * np.tile(base_hr[:, first - 1:end - 1], (L, 1))
-                h = np.where(s > 0.0, -np.expm1(np.log1p(-h0[d]) * hr), 0.0)
+                # a slack within the LP's round-off (TOL) of 0 is no zone of agreement
+                h = np.where(s > TOL, -np.expm1(np.log1p(-h0[d]) * hr), 0.0)
                 hazard[d][:, ds, first - 1:end - 1] = h.reshape(L, size, -1)
                 if k == 0:
                     if reads_package:  # the package's own terms decide how long it holds

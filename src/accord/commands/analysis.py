@@ -11,7 +11,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, handled, out
+from ..analysis.summary import DRAWS, SEED
+from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, _plural, _working, handled, out
 
 BACKEND_HELP = "Where to run the sweep: local (default) or dask."
 SCHEDULER_HELP = "Address of a dask.distributed scheduler (default with --backend dask: a local 2-worker cluster)."
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
     @app.command("feasibility")
     @handled
     def feasibility_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
-                        draws: int = typer.Option(2_000, "--draws", min=1, help="Monte-Carlo draws per view."),
+                        draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
                         seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                         deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals (default: comprehensive and every named deal)."),
                         unsettled: str = typer.Option("status_quo", "--unsettled", help=UNSETTLED_HELP),
@@ -58,13 +59,14 @@ def register(app: typer.Typer) -> None:
         from ..results import dumps
 
         sc = _load(scenario, fmt)
-        res = feasibility(sc, draws=draws, seed=seed, deals=_deals(deals), unsettled=unsettled,
-                          backend=backend, scheduler=scheduler)
+        with _working("feasibility"):
+            res = feasibility(sc, draws=draws, seed=seed, deals=_deals(deals),
+                              unsettled=unsettled, backend=backend, scheduler=scheduler)
         if json_out:
             print(dumps(res.to_json()))
             return
         s = res.summary
-        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {res.draws} draws per view, seed {seed}, "
+        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; {_plural(res.draws, 'draw')} per view, seed {seed}, "
                   f"unsettled issues: {unsettled})")
         deal_names = list(dict.fromkeys(s.deal))
         table = Table(title=_esc("Share of coding draws with a zone of agreement: some settlement every "
@@ -92,7 +94,8 @@ def register(app: typer.Typer) -> None:
         sp = res.spoilers[(res.spoilers.view == label) & (res.spoilers.p_blocks > 0)]
         table = Table(title=_esc(f"Spoilers ({label}): veto players short of their no-deal value at the "
                             "closest package"), title_justify="left")
-        for c in ("deal", "actor", "P(veto)", "P(blocks)", "median shortfall", "p90 shortfall"):
+        for c in ("deal", "actor", "P(veto)", "P(blocks)", "median shortfall (utility, 0–1)",
+                  "p90 shortfall (utility)"):
             table.add_column(c, justify="left" if c in ("deal", "actor") else "right")
         for r in sp.itertuples():
             table.add_row(r.deal, r.actor, _pct(r.p_veto), _pct(r.p_blocks),
@@ -135,7 +138,7 @@ def register(app: typer.Typer) -> None:
                    levers: Optional[Path] = typer.Argument(None, help="Levers file (YAML; default: levers.yaml next to the scenario)."),
                    models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines' (default) or 'all'."),
                    model: Optional[str] = typer.Option(None, "--model", help="Model whose forecast shifts are printed (default: compromise or the first)."),
-                   draws: int = typer.Option(1_000, "--draws", min=1, help="Monte-Carlo draws per view."),
+                   draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
                    seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
                    deals: Optional[str] = typer.Option(None, "--deals", help="Comma-separated deals."),
                    unsettled: str = typer.Option("status_quo", "--unsettled", help=UNSETTLED_HELP),
@@ -151,15 +154,16 @@ def register(app: typer.Typer) -> None:
         path = levers or default_levers_path(sc)
         if path is None:
             raise UsageProblem(f"no LEVERS file given and no levers.yaml next to {sc.path}")
-        res = whatif(sc, path, models=_models(models_opt), draws=draws, seed=seed,
-                     deals=_deals(deals), unsettled=unsettled, backend=backend,
-                     scheduler=scheduler)
+        with _working("what-if levers"):
+            res = whatif(sc, path, models=_models(models_opt), draws=draws, seed=seed,
+                         deals=_deals(deals), unsettled=unsettled, backend=backend,
+                         scheduler=scheduler)
         if json_out:
             print(dumps(res.to_json()))
             return
         label = "ensemble" if len(res.views) > 1 else res.views[0]
-        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; levers {path}; {res.draws} draws per "
-                  f"view, seed {seed}; {label})")
+        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; levers {path}; "
+                  f"{_plural(res.draws, 'draw')} per view, seed {seed}; {label})")
         f = res.feasibility[res.feasibility.view == label]
         deal_names = list(dict.fromkeys(f.deal))
         titles = {lv.name: lv.title for lv in res.levers}
@@ -217,13 +221,18 @@ def register(app: typer.Typer) -> None:
         from ..results import dumps
 
         sc = _load(scenario, fmt)
-        effects, ranking = key_actors(sc, _models(models_opt), draws=draws, seed=seed, view=view)
-        conc = concessions(sc, draws=draws, seed=seed, view=view, deals=_deals(deals))
+        with _working("key actors and concessions"):
+            effects, ranking = key_actors(sc, _models(models_opt), draws=draws, seed=seed,
+                                          view=view)
+            conc = concessions(sc, draws=draws, seed=seed, view=view, deals=_deals(deals))
         if json_out:
             print(dumps({"scenario": sc.id, "scenario_sha256": sc.sha256, "seed": seed,
                          "draws": draws, "view": view, "ranking": _records(ranking),
                          "effects": _records(effects), "concessions": _records(conc)}))
             return
+        out.print(f"[bold]{_esc(sc.title)}[/bold]  ({sc.id}; "
+                  f"{('view ' + view) if view else 'the base coding, not the views (--view V for one)'}; "
+                  f"{_plural(draws, 'draw')}, seed {seed})")
         for m in dict.fromkeys(ranking.model):
             table = Table(title=_esc(f"Key actors ({m}): mean |forecast shift|, % of each scale, per step "
                                 "(capability +10%, salience +0.1, position +5% of scale)"),
@@ -237,8 +246,9 @@ def register(app: typer.Typer) -> None:
         if len(conc):
             table = Table(title=_esc("Who would have to move for a deal to be feasible: fall of the "
                                 "no-deal value needed (utility, [0, 1])"), title_justify="left")
-            for c in ("deal", "actor", "no-deal", "P(must concede)", "median needed", "p90 needed",
-                      "P(others block anyway)", "median margin"):
+            for c in ("deal", "actor", "no-deal (utility)", "P(must concede)",
+                      "median needed (utility)", "p90 needed", "P(others block anyway)",
+                      "median margin (utility)"):
                 table.add_column(c, justify="left" if c in ("deal", "actor") else "right")
             for r in conc.itertuples():
                 table.add_row(r.deal, r.actor, _fmt(r.no_deal), _pct(r.p_needed),
@@ -269,8 +279,9 @@ def register(app: typer.Typer) -> None:
         if n & (n - 1):
             raise UsageProblem(f"--n {n}: expected a power of 2 (Sobol' sequence)")
         sc = _load(scenario, fmt)
-        res = sobol(sc, model=model, n=n, seed=seed, view=view, backend=backend,
-                    scheduler=scheduler, spread=spread)
+        with _working("Sobol indices"):
+            res = sobol(sc, model=model, n=n, seed=seed, view=view, backend=backend,
+                        scheduler=scheduler, spread=spread)
         if json_out:
             print(dumps({"scenario": sc.id, "scenario_sha256": sc.sha256, "seed": seed, "n": n,
                          "model": model, "view": view, "spread": spread, "evaluations": res.evaluations,

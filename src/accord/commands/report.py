@@ -9,6 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    from ..analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED
     from ..cli import FORMAT_HELP, UsageProblem, _load, _model_list, handled, out
 
     @app.command("report")
@@ -16,9 +17,9 @@ def register(app: typer.Typer) -> None:
     def report_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
                    output: Path = typer.Option(..., "-o", "--output", help="The HTML file to write."),
                    models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines', or all (default)."),
-                   draws: int = typer.Option(2_000, "--draws", min=1, help="Monte-Carlo draws per view."),
-                   dynamic_draws: int = typer.Option(100, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
-                   seed: int = typer.Option(0, "--seed", help="Seed of the Monte-Carlo draws."),
+                   draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
+                   dynamic_draws: int = typer.Option(DYNAMIC_DRAWS, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
+                   seed: int = typer.Option(SEED, "--seed", help="Seed of the Monte-Carlo draws."),
                    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Folder of the sources' files (default: the scenario's corpus:)."),
                    date: Optional[str] = typer.Option(None, "--date", help="Date printed as 'generated' (default: $SOURCE_DATE_EPOCH, else today)."),
                    fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
@@ -34,6 +35,10 @@ def register(app: typer.Typer) -> None:
         opts = ReportOptions(models=_model_list(models_opt), draws=draws,
                              dynamic_draws=dynamic_draws, seed=seed, corpus_dir=corpus,
                              generated=date)
-        html = render(sc, options=opts)
+        from ..cli import _progress
+
+        n = len(_model_list(models_opt) or []) or len(__import__("accord").models.available())
+        with _progress(n + 2, "report") as step:
+            html = render(sc, options=opts, progress=step)
         write(output, html, force=force)
         out.print(f"wrote {output} ({len(html.encode('utf-8')):,} bytes)")

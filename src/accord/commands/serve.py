@@ -8,6 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    from ..analysis.summary import DRAWS, DYNAMIC_DRAWS
     from ..cli import UsageProblem, err, handled, out
 
     @app.command("serve")
@@ -15,7 +16,8 @@ def register(app: typer.Typer) -> None:
     def serve_cmd(directory: Path = typer.Argument(Path("."), help="The data folder: the server reads and writes only inside it."),
                   host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default; anything else exposes your files)."),
                   port: int = typer.Option(8765, "--port", min=0, max=65535, help="TCP port."),
-                  draws: int = typer.Option(1_000, "--draws", min=1, max=20_000, help="Monte-Carlo draws per view of the live forecast."),
+                  draws: int = typer.Option(DRAWS, "--draws", min=1, max=20_000, help="Monte-Carlo draws per view (the same default as the CLI and the report)."),
+                  dynamic_draws: int = typer.Option(DYNAMIC_DRAWS, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
                   log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level.")) -> None:
         """Browse and edit the scenarios of a folder in the browser; forecasts update live."""
         from ..web.app import LOOPBACK_NAMES, serve
@@ -27,4 +29,5 @@ def register(app: typer.Typer) -> None:
                       "server; requests must still carry a loopback Host header")
         shown = f"[{host}]" if ":" in host else host
         out.print(f"accord serve: {directory.resolve()} at http://{shown}:{port}/  (Ctrl-C stops)")
-        serve(directory, host=host, port=port, log_level=log_level, draws=draws)
+        serve(directory, host=host, port=port, log_level=log_level, draws=draws,
+              dynamic_draws=dynamic_draws)

@@ -33,8 +33,8 @@ Synonyms: ``terms.yaml`` next to ``scenario.yaml``::
       territory: [territor*, land, Donbas, Crimea]
 
 A term matches whole words, case-insensitively; a term ending in ``*`` matches the start of a
-word ("territor*" matches "territorial"). Every actor's id and name and every issue's id also
-count as terms.
+word ("territor*" matches "territorial"). Every actor's id and name, every issue's id, and the actor names in
+``synonyms.yaml`` (the file `accord view new` reads; prefix matches) also count as terms.
 """
 
 from __future__ import annotations
@@ -77,7 +77,15 @@ def load_terms(scenario) -> dict[str, dict[str, list[str]]]:
         terms["issues"][x.id] = [x.id.replace("_", " ")] + x.id.split("_")
     if scenario.path:
         p = Path(scenario.path)
-        f = (p if p.is_dir() else p.parent) / "terms.yaml"
+        folder = p if p.is_dir() else p.parent
+        syn = folder / "synonyms.yaml"      # actor names of `accord view new` (prefix match)
+        if syn.is_file():
+            import yaml
+
+            for key, words in (yaml.safe_load(syn.read_text(encoding="utf-8")) or {}).items():
+                if isinstance(words, list):
+                    terms["actors"].setdefault(str(key), []).extend(f"{w}*" for w in words)
+        f = folder / "terms.yaml"
         if f.is_file():
             import yaml
 

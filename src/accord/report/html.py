@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import __version__
 from .. import models as _models
+from ..analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED
 from ..scenario.model import Scenario
 
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -37,9 +38,9 @@ class ReportOptions:
     date, else today's (UTC) — pass it to get byte-identical reports on different days."""
 
     models: Sequence[str] | None = None
-    draws: int = 2_000
-    dynamic_draws: int = 100
-    seed: int = 0
+    draws: int = DRAWS
+    dynamic_draws: int = DYNAMIC_DRAWS
+    seed: int = SEED
     corpus_dir: str | Path | None = None
     check_evidence: bool = True
     """False: do not read the corpus (the web app reads only its data folder)."""
@@ -282,8 +283,9 @@ def _fig_rounds(sc: Scenario, traj: dict[str, Any], issue, j: int) -> Any:
                             args=[{"visible": [a <= t < b for t in range(total)]},
                                   {"title.text": f"{issue.id}: positions over rounds ({m}, base coding)"}]))
     first = n_traces[0][0] if n_traces else ""
+    n_legend = max((b - a for _, a, b in n_traces), default=0)
     fig.update_layout(title=f"{issue.id}: positions over rounds ({first}, base coding)",
-                      height=360, legend=dict(font=dict(size=10)),
+                      height=max(380, 140 + 20 * n_legend), legend=dict(font=dict(size=10)),
                       updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right",
                                         y=1.18, yanchor="top")] if len(buttons) > 1 else [])
     fig.update_xaxes(title="round", dtick=1 if total and
@@ -345,6 +347,36 @@ def _fig_quadrant(sc: Scenario, issue, max_actors: int, seed: int | None) -> Any
                                         y=1.16, yanchor="top")] if len(buttons) > 1 else [])
     fig.update_xaxes(range=[-lim, lim], title="focal actor's E(U) of challenging the other")
     fig.update_yaxes(range=[-lim, lim], title="the other's E(U) of challenging the focal actor")
+    return fig
+
+
+def _fig_settlement(sc: Scenario, summary) -> Any:
+    """One figure for the first screen: every issue's median and 80% interval on its scale."""
+    go = _go
+
+    fig = go.Figure()
+    ys = [x.issue for x in summary.issues][::-1]
+    rows = {x.issue: x for x in summary.issues}
+
+    def pct(v: float, issue) -> float:
+        return round(100 * (v - issue.low) / ((issue.high - issue.low) or 1.0), 3)
+
+    for k, y in enumerate(ys):
+        x, issue = rows[y], sc.issue(y)
+        fig.add_trace(go.Scatter(
+            x=[pct(x.p10, issue), pct(x.p90, issue)], y=[y, y], mode="lines",
+            line=dict(color="#9db7d5", width=10), hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(
+            x=[pct(x.median, issue)], y=[y], mode="markers", showlegend=False,
+            marker=dict(color="#1f5fa8", size=11),
+            hovertext=[f"{y}: median {x.median:.1f} ({x.unit}), 80% interval "
+                       f"{x.p10:.1f}–{x.p90:.1f}<br>{x.anchor or ''}"], hoverinfo="text"))
+    fig.update_layout(title="Most likely settlement per issue: median (dot) and 80% interval "
+                            "(bar)", height=90 + 34 * len(ys), margin=dict(l=10, r=20, t=50, b=50))
+    fig.update_xaxes(range=[-3, 103], tickvals=[0, 25, 50, 75, 100],
+                     ticktext=["low end", "25%", "50%", "75%", "high end"],
+                     title="position on each issue's own scale (% of the way from its low end)")
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -484,7 +516,11 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
         items = []
         for ev in q.evidence:
             if ev.quote is not None:
-                items.append({"kind": "quote", "text": ev.quote, "source": ev.source or "",
+                src = sc.sources.get(ev.source) if ev.source else None
+                who = (src.author or src.title or ev.source) if src is not None else ev.source
+                if src is not None and src.date is not None:
+                    who = f"{who} ({src.date.year})"
+                items.append({"kind": "quote", "text": ev.quote, "source": who or "",
                               "where": verified.get((fld, ev.quote), "")})
             elif ev.judgement:
                 items.append({"kind": "judgement", "text": ev.judgement, "source": "",
@@ -499,10 +535,14 @@ def _evidence(sc: Scenario, opts: ReportOptions) -> dict[str, Any]:
             "n_bare": sum(1 for r in rows if not r["items"])}
 
 
-def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures) -> list[dict[str, Any]]:
-    """Feasibility, what-if, key actors and concessions when those modules exist; never fatal."""
+def _pct(x: float) -> str:
+    return "—" if x != x else f"{100 * x:.0f}%"
+
+
+def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures, feas=None,
+                       wi=None) -> list[dict[str, Any]]:
+    """Feasibility and what-if (the summary's own results) and key actors; never fatal."""
     sections: list[dict[str, Any]] = []
-    draws = max(1, min(opts.draws, 500))
 
     def guarded(title: str, build: Callable[[], dict[str, Any] | None]) -> None:
         try:
@@ -514,41 +554,37 @@ def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures) ->
         if section is not None:
             sections.append({"title": title, "notes": [], **section})
 
-    def feasibility() -> dict[str, Any]:
-        from ..analysis.feasibility import feasibility as run
-
-        f = run(sc, draws=draws, seed=opts.seed)
-        summ = f.summary.assign(
-            p_feasible=[f"{x * 100:.1f}%" for x in f.summary.p_feasible],
-            interval=[f"{lo * 100:.0f}–{hi * 100:.0f}%" for lo, hi in
-                      zip(f.summary.p_low, f.summary.p_high)])
-        summ = summ[["deal", "view", "issues", "p_feasible", "interval", "median_slack", "draws"]]
+    def feasibility() -> dict[str, Any] | None:
+        f = feas
+        if f is None:
+            return None
+        summ = pd.DataFrame({
+            "deal": f.summary.deal, "analysis": f.summary.view,
+            "issues it settles": f.summary.issues,
+            "zone of agreement (share of draws)": [_pct(x) for x in f.summary.p_feasible],
+            "95% interval": [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in
+                             zip(f.summary.p_low, f.summary.p_high)],
+            "median slack (utility, 0–1)": f.summary.median_slack.round(3),
+            "draws": f.summary.draws})
         spoil = f.spoilers[f.spoilers.p_blocks > 0]
-        tables = [{"caption": "P(the deal is acceptable to every veto player), per view",
-                   **_frame_table(summ)}]
+        spoil = pd.DataFrame({
+            "deal": spoil.deal, "analysis": spoil.view, "veto player": spoil.actor,
+            "blocks (share of draws)": [_pct(x) for x in spoil.p_blocks],
+            "median shortfall (utility, 0–1)": spoil.median_shortfall.round(3),
+            "90th percentile shortfall": spoil.p90_shortfall.round(3)})
+        tables = [{"caption": "Zone of agreement: the share of coding draws in which some "
+                              "settlement is acceptable to every veto player (not a probability "
+                              "of a deal)", **_frame_table(summ)}]
         if len(spoil):
-            tables.append({"caption": "Who blocks (veto players short of their no-deal value)",
-                           **_frame_table(spoil, 60)})
-        ext = f.extent
-        if ext is not None and len(ext) and {"feasible_low", "feasible_high"} <= set(ext.columns):
-            ext = ext.assign(range=[("—" if lo != lo else f"{lo:.0f}–{hi:.0f}")
-                                    for lo, hi in zip(ext.feasible_low, ext.feasible_high)])
-            wide = ext.pivot_table(index=["deal", "view"], columns="issue", values="range",
-                                   aggfunc="first", sort=False)
-            wide = wide.reindex(columns=[i for i in sc.issue_ids if i in wide.columns])
-            tables.append({"caption": "Range of feasible settlements at the point values "
-                                      "(per issue the deal settles)",
-                           **_frame_table(wide.reset_index().fillna(""), 60)})
-        return {"note": f"{f.draws} draws per view, seed {f.seed}; unsettled issues: "
+            tables.append({"caption": "Who blocks: veto players short of their no-deal value at "
+                                      "the closest package", **_frame_table(spoil, 60)})
+        return {"note": f"{f.draws:,} draws per view, seed {f.seed}; unsettled issues: "
                         f"{f.unsettled}.", "tables": tables, "notes": list(f.notes)}
 
     def whatif() -> dict[str, Any] | None:
-        from ..analysis.whatif import default_levers_path, whatif as run
-
-        path = default_levers_path(sc)
-        if path is None:
+        w = wi
+        if w is None or not w.models:
             return None
-        w = run(sc, path, draws=draws, seed=opts.seed)
         label = "ensemble" if "ensemble" in set(w.forecast.view) else w.views[0]
         model = "compromise" if "compromise" in w.models else w.models[0]
         f = w.forecast[(w.forecast.view == label) & (w.forecast.model == model)]
@@ -556,32 +592,30 @@ def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures) ->
         pivot = pivot.reindex(index=list(dict.fromkeys(f.lever)),
                               columns=[i for i in sc.issue_ids if i in pivot.columns])
         pivot = pivot.round(1).reset_index()
-        tables = [{"caption": f"Median shift of the {model} forecast per lever ({label})",
-                   **_frame_table(pivot)}]
+        tables = [{"caption": f"Median shift of the {model} forecast per lever ({label}), in "
+                              "each issue's units", **_frame_table(pivot)}]
         if len(w.feasibility):
             p = w.feasibility[w.feasibility.view == label]
             pv = p.pivot(index="lever", columns="deal", values="p_feasible")
             pv = (pv.reindex(index=list(dict.fromkeys(p.lever))) * 100).round(1).reset_index()
-            tables.append({"caption": f"P(feasible) in % per lever and deal ({label})",
-                           **_frame_table(pv)})
-        return {"note": f"levers from {path.name}; {w.draws} draws per view, seed {w.seed}.",
+            tables.append({"caption": f"Zone of agreement per lever and deal, % of draws "
+                                      f"({label})", **_frame_table(pv)})
+        return {"note": f"levers from levers.yaml; {w.draws:,} draws per view, seed {w.seed}.",
                 "tables": tables, "notes": list(w.notes)}
 
     def key_actors() -> dict[str, Any]:
-        from ..analysis.sensitivity import concessions, key_actors as run
+        from ..analysis.sensitivity import key_actors as run
 
-        _, ranking = run(sc, draws=min(draws, 200), seed=opts.seed)
-        tables = [{"caption": "Influence: mean absolute forecast shift (% of scale) for a step "
-                              "in each actor's capability, salience and position",
-                   **_frame_table(ranking.round(3), 80)}]
-        try:
-            conc = concessions(sc, draws=draws, seed=opts.seed)
-        except Exception:  # noqa: BLE001
-            conc = None
-        if conc is not None and len(conc):
-            tables.append({"caption": "Concessions: how far each veto player's no-deal value "
-                                      "must fall for a deal", **_frame_table(conc.round(3))})
-        return {"note": "base coding; one-shot models.", "tables": tables}
+        n = max(1, min(opts.draws, 200))
+        _, ranking = run(sc, draws=n, seed=opts.seed)
+        ranking = ranking.round(3).rename(columns={
+            "capability": "capability +10%", "salience": "salience +0.1",
+            "position": "position +5% of scale", "influence": "total"})
+        tables = [{"caption": "Influence: mean absolute forecast shift, in % of each scale, for "
+                              "a step in each actor's capability, salience and position",
+                   **_frame_table(ranking, 80)}]
+        return {"note": f"the base coding (not the views); {n:,} draws, seed {opts.seed}; "
+                        "one-shot models.", "tables": tables}
 
     guarded("Feasibility: is any agreement possible?", feasibility)
     guarded("What-if: the levers", whatif)
@@ -593,7 +627,7 @@ def _optional_analyses(sc: Scenario, fc, opts: ReportOptions, figs: _Figures) ->
 
 
 def render(scenario: Scenario, forecast=None, options: ReportOptions | None = None,
-           **kwargs: Any) -> str:
+           progress: Callable[[str], None] | None = None, **kwargs: Any) -> str:
     """The report of ``scenario`` as one HTML document (plotly's JavaScript inlined).
 
     ``forecast``: a :class:`~accord.analysis.ensemble.Forecast` to show (computed with
@@ -604,25 +638,35 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from plotly.offline import get_plotlyjs
 
-    from ..analysis.ensemble import forecast as _forecast
+    from ..analysis.summary import analyse, summarize_results
 
     opts = replace(options or ReportOptions(), **kwargs)
     sc = scenario
+    names = list(opts.models) if opts.models is not None else list(_models.available())
     if forecast is None:
-        names = list(opts.models) if opts.models is not None else list(_models.available())
-        forecast = _forecast(sc, names, draws=opts.draws, seed=opts.seed,
-                             dynamic_draws=opts.dynamic_draws)
-    fc = forecast
+        res = analyse(sc, draws=opts.draws, seed=opts.seed, models=names,
+                      dynamic_draws=opts.dynamic_draws, progress=progress)
+    else:
+        res = analyse(sc, draws=forecast.draws, seed=forecast.seed, models=forecast.models,
+                      dynamic_draws=opts.dynamic_draws, forecast=forecast)
+    fc, summary = res.forecast, res.summary
     figs = _Figures()
+    fig_settlement = figs.html(_fig_settlement(sc, summary))
     traj = _trajectories(sc, fc, fc.seed)
     has_bdm = "bdm" in fc.models
     issues = []
+    by_issue = {x.issue: x for x in summary.issues}
     for j, issue in enumerate(sc.issues):
         head, rows = _summary_rows(sc, fc, issue)
         quad = _fig_quadrant(sc, issue, opts.max_quadrant_actors, fc.seed) if has_bdm else None
+        line = by_issue[issue.id]
         issues.append({
             "id": issue.id, "question": issue.question, "status_quo": issue.status_quo,
-            "scale": f"{issue.low:g}–{issue.high:g}",
+            "scale": f"{issue.low:g}–{issue.high:g}", "unit": line.unit,
+            "sentence": line.sentence, "median": _num(line.median, issue),
+            "interval": f"{_num(line.p10, issue)}–{_num(line.p90, issue)}",
+            "anchor": (f"{line.anchor_point:g}: {line.anchor}" if line.anchor else "—"),
+            "models_range": _models_range(line, issue),
             "anchors": [(f"{a:g}", label) for a, label in issue.anchors],
             "table_head": head, "table_rows": rows,
             "fig_forecast": figs.html(_fig_forecast(sc, fc, issue)),
@@ -633,7 +677,9 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     dis = _fig_disagreement(sc, fc)
     tl = _fig_timeline(sc, fc)
     dis_cols = ["view", "actor", "issue", "field", "base", "coded", "model", "forecast_shift"]
-    optional = _optional_analyses(sc, fc, opts, figs)
+    dis_names = {"view": "analysis", "field": "what", "base": "base coding",
+                 "coded": "this analysis", "forecast_shift": "moves the forecast by"}
+    optional = _optional_analyses(sc, fc, opts, figs, res.feasibility, res.whatif)
     json_doc = fc.to_json()
     provenance = [
         ("accord version", __version__),
@@ -663,12 +709,33 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
         plotly_js=Markup(get_plotlyjs()),
         fig_disagreement=Markup(figs.html(dis)) if dis is not None else None,
         fig_timeline=Markup(figs.html(tl)) if tl is not None else None,
-        disagreement=_frame_table(fc.disagreement[dis_cols], 25) if len(fc.disagreement) else None,
+        disagreement=_frame_table(fc.disagreement[dis_cols].rename(columns=dis_names), 15)
+        if len(fc.disagreement) else None,
+        summary=summary, fig_settlement=Markup(fig_settlement),
+        summary_json=Markup(_json_script(summary.to_json())),
         optional=optional, evidence=_evidence(sc, opts), n_figures=figs.count,
         actors=[{"id": a.id, "name": a.name, "capability": f"{a.capability.value:g}",
                  "veto": a.veto} for a in sc.actors],
         views=json_doc["views"], deals=dict(sc.deals),
         has_dynamic=bool(traj), has_bdm=has_bdm)
+
+
+def _num(x: float, issue) -> str:
+    from ..analysis.summary import number
+
+    return number(x, issue)
+
+
+def _models_range(line, issue) -> str:
+    meds = [v for v in line.model_medians.values() if v == v]
+    return f"{_num(min(meds), issue)}–{_num(max(meds), issue)}" if meds else "—"
+
+
+def _json_script(doc: Any) -> str:
+    """JSON for a ``<script type="application/json">`` (no ``</`` can end it early)."""
+    from ..results import dumps
+
+    return dumps(doc).replace("</", "<\\/")
 
 
 def _plotly_version() -> str:

@@ -84,8 +84,11 @@ def check_scenario(sc: Scenario, out: Collector) -> None:
             x = issues[issue]
             check_quantity(st.position, f"{prefix}{actor}.{issue}.position", x.low, x.high,
                            f"a position on the issue's scale [{x.low:g}, {x.high:g}]", out)
+            v = st.salience.value
+            hint = (f" (on a 0–100 scale? write {v / 100:g})"
+                    if _finite(v) and 1 < v <= 100 else "")
             check_quantity(st.salience, f"{prefix}{actor}.{issue}.salience", 0.0, 1.0,
-                           "a salience in [0, 1]", out)
+                           "a salience in [0, 1]" + hint, out)
 
     check_stances(sc.stances, "")
     for v in sc.views.values():

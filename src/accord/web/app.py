@@ -32,11 +32,16 @@ DEFAULT_PORT = 8765
 MAX_BODY = 64 * 1024
 """Largest request body accepted (bytes); an edit is a few hundred."""
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-INTERACTIVE_DRAWS = 1_000
-"""Draws per view for the interactive forecast (the report and the CLI use more)."""
-FEASIBILITY_DRAWS = 500
-LEVER_DRAWS = 200
+from ..analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED  # noqa: E402
+
+INTERACTIVE_DRAWS = DRAWS
+"""Draws per view of every computation: the same default as the CLI and the report."""
+FEASIBILITY_DRAWS = 20_000
+LEVER_DRAWS = 20_000
+"""Caps only: feasibility and levers use the request's draws, as the CLI does."""
 BASELINES = ("status_quo", "mean", "compromise", "median", "nbs")
+FLAGSHIP = "ukraine-2025"
+"""The scenario the app opens on when the data folder holds it (by scenario id or folder)."""
 STATIC = Path(__file__).with_name("static")
 _EDIT_SUFFIX = re.compile(r"-edit-\d+$")
 _FIELDS = ("position", "salience", "capability")
@@ -561,7 +566,7 @@ def _feasibility(sc, seed: int, draws: int, view: Optional[str]) -> Optional[dic
     summ = f.summary[f.summary["view"].isin(shown)]
     spoil = f.spoilers[f.spoilers["view"].isin(shown) & (f.spoilers["p_blocks"] > 0)]
     return {"summary": _records(summ.drop(columns=["issues"], errors="ignore")),
-            "spoilers": _records(spoil), "notes": list(f.notes), "draws": f.draws}
+            "spoilers": _records(spoil), "notes": list(f.notes), "draws": f.draws, "seed": f.seed}
 
 
 class _Forecasts:
@@ -580,6 +585,79 @@ class _Forecasts:
             while len(self.cache) > 8:
                 self.cache.popitem(last=False)
         return value
+
+
+class _Cancelled(Exception):
+    """Raised inside a background computation that a newer request replaced."""
+
+
+class _Jobs:
+    """Slow computations (every model, feasibility, levers) in background threads.
+
+    One job runs per scenario path at a time: a new request for the same path (an edit, a
+    what-if) cancels the old one at its next step. Jobs report their progress; finished
+    results are kept (a few) so that asking again is instant.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: "OrderedDict[str, dict[str, Any]]" = OrderedDict()
+        self.by_key: dict[tuple, str] = {}
+        self.current: dict[Any, str] = {}
+        self.count = 0
+
+    def start(self, key: tuple, owner: Any, total: int, work) -> dict[str, Any]:
+        with self.lock:
+            jid = self.by_key.get(key)
+            if jid in self.jobs and self.jobs[jid]["state"] in ("running", "done"):
+                if self.jobs[jid]["state"] == "running":
+                    self.current[owner] = jid
+                return self.view(jid)
+            old = self.current.get(owner)
+            if old in self.jobs and self.jobs[old]["state"] == "running":
+                self.jobs[old]["cancel"] = True
+            self.count += 1
+            jid = f"job-{self.count}"
+            job = {"id": jid, "state": "running", "done": 0, "total": total, "step": "",
+                   "cancel": False, "result": None, "error": None, "t0": time.perf_counter()}
+            self.jobs[jid] = job
+            self.by_key[key] = jid
+            self.current[owner] = jid
+            while len(self.jobs) > 12:
+                gone, _ = self.jobs.popitem(last=False)
+                self.by_key = {k: v for k, v in self.by_key.items() if v != gone}
+
+        def progress(step: str) -> None:
+            if job["cancel"]:
+                raise _Cancelled()
+            job["step"] = step
+            job["done"] = min(job["total"], job["done"] + 1)
+
+        def run() -> None:
+            try:
+                result = work(progress)
+            except _Cancelled:
+                job["state"] = "cancelled"
+                return
+            except Exception as exc:  # noqa: BLE001 - reported to the page, not raised
+                job["state"], job["error"] = "failed", f"{type(exc).__name__}: {exc}"
+                return
+            job["result"], job["state"] = result, "done"
+            job["done"] = job["total"]
+            job["seconds"] = round(time.perf_counter() - job["t0"], 2)
+
+        threading.Thread(target=run, name=jid, daemon=True).start()
+        return self.view(jid)
+
+    def view(self, jid: str) -> dict[str, Any]:
+        job = self.jobs.get(jid)
+        if job is None:
+            raise Refused(404, f"job {jid!r}: unknown or expired")
+        out = {k: job[k] for k in ("id", "state", "done", "total", "step", "error")}
+        if job["state"] == "done":
+            out["result"] = job["result"]
+            out["seconds"] = job.get("seconds")
+        return out
 
 
 # ---- the app --------------------------------------------------------------------------------
@@ -663,7 +741,7 @@ async def _plain(send, status: int, text: str) -> None:
 
 
 def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int = MAX_BODY,
-               draws: int = INTERACTIVE_DRAWS):
+               draws: int = INTERACTIVE_DRAWS, dynamic_draws: int = DYNAMIC_DRAWS):
     """The ASGI app serving ``data_dir``. ``host``: a non-loopback name the server is bound to
     is accepted in Host headers too (loopback names always are)."""
     from fastapi import Body, FastAPI, Query
@@ -677,6 +755,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
 
     folder = DataFolder(data_dir)
     forecasts = _Forecasts()
+    jobs = _Jobs()
     api = FastAPI(title="accord", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
 
@@ -689,11 +768,18 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    __import__("accord.web.workbench", fromlist=["add_routes"]).add_routes(api, folder)
 
     @api.get("/api/scenarios")
     def scenarios():
+        found = folder.scenarios()
+        ok = [s for s in found if not s.get("error")]
+        flagship = next((s for s in ok if s.get("id") == FLAGSHIP
+                         or PurePosixPath(s["path"]).name == FLAGSHIP), ok[0] if ok else None)
         return {"data_folder": folder.root.name, "accord_version": __version__,
-                "scenarios": folder.scenarios()}
+                "scenarios": found, "default": flagship["path"] if flagship else None,
+                "draws": draws, "dynamic_draws": dynamic_draws, "seed": SEED,
+                "models": list(_models.available())}
 
     def _view_arg(sc, view: Optional[str]) -> Optional[str]:
         if view in (None, "", "base"):
@@ -744,7 +830,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
 
         def run():
             t0 = time.perf_counter()
-            fc = _forecast(sub, models, draws=n_draws, seed=seed, dynamic_draws=min(n_draws, 50))
+            fc = _forecast(sub, models, draws=n_draws, seed=seed, dynamic_draws=dynamic_draws)
             return fc, {"forecast_ms": round((time.perf_counter() - t0) * 1000, 1)}
         return (*forecasts.get(key, run), v, sub)
 
@@ -759,7 +845,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
         changes = body.get("changes") or []
         if not isinstance(changes, list) or len(changes) > 50:
             raise Refused(422, "changes: expected a list of at most 50 changes")
-        seed = body.get("seed", 0)
+        seed = body.get("seed", SEED)
         n = body.get("draws", draws)
         if not isinstance(seed, int) or isinstance(seed, bool) or not isinstance(n, int) \
                 or isinstance(n, bool) or not 1 <= n <= 20_000:
@@ -787,6 +873,42 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
                 "changes": len(changes), "rows": rows,
                 "skipped": fc.skipped, "timing": {**timing,
                                                   "total_ms": round((time.perf_counter() - t0) * 1000, 1)}}
+
+    @api.post("/api/summary")
+    def summary(body: dict = Body(...)):
+        """The summary with every model, computed in the background: returns the job (poll
+        ``GET /api/job?id=``); a newer request for the same scenario cancels an older one."""
+        from ..analysis.summary import analyse
+
+        path, view, views, changes, seed, n, models = _request(body)
+        if not body.get("models"):
+            models = list(_models.available())
+        sc = folder.load(path)
+        v = _view_arg(sc, view)
+        for ch in changes:
+            sc = apply_change(sc, v, ch)
+        sub = _subset(sc, v, views)
+        key = ("summary", path, folder.load(path).sha256, v, tuple(sub.views), tuple(changes),
+               seed, n, tuple(models))
+
+        def work(progress):
+            res = analyse(sub, draws=n, seed=seed, models=models, dynamic_draws=dynamic_draws,
+                          progress=progress)
+            fc = res.forecast
+            shown = {v or "base", ENSEMBLE} if v else set(fc.summary.view)
+            rows = fc.summary[fc.summary.view.isin(shown)]
+            rows = [{k: (None if isinstance(x, float) and np.isnan(x) else x)
+                     for k, x in r.items()} for r in rows.to_dict(orient="records")]
+            return {"summary": res.summary.to_json(), "rows": rows, "models": fc.models,
+                    "views": fc.views, "view": v or "base", "draws": fc.draws,
+                    "seed": fc.seed, "changes": len(changes)}
+        # an edit cancels the previous edit's run, never the run of the scenario as saved
+        # (the "before" of every what-if)
+        return jobs.start(key, (path, bool(changes)), len(models) + 2, work)
+
+    @api.get("/api/job")
+    def job(id: str = Query(...)):
+        return jobs.view(id)
 
     def _changed(body: dict):
         """The request's scenario with its unsaved changes applied, and the views it asks for."""
@@ -830,7 +952,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
     @api.get("/api/download")
     def download(path: str = Query(...), kind: str = Query("json"),
                  view: Optional[str] = Query(None), views: Optional[str] = Query(None),
-                 seed: int = Query(0), draws: int = Query(draws, ge=1, le=20_000),
+                 seed: int = Query(SEED), draws: int = Query(draws, ge=1, le=20_000),
                  models: Optional[str] = Query(None)):
         vlist = [x for x in views.split(",") if x] if views else None
         mlist = [x for x in models.split(",") if x] if models else None
@@ -845,7 +967,7 @@ def create_app(data_dir: str | Path, *, host: str = DEFAULT_HOST, max_body: int 
             v = _view_arg(sc, view)
             sub = _subset(sc, v, vlist) if (v or vlist) else sc
             html = render(sub, options=ReportOptions(
-                models=mlist, draws=draws, seed=seed, dynamic_draws=50, check_evidence=_corpus_inside(folder, sc),
+                models=mlist, draws=draws, seed=seed, dynamic_draws=dynamic_draws, check_evidence=_corpus_inside(folder, sc),
                 corpus_note="corpus not read: it lies outside the data folder of accord serve "
                             "(run `accord report` for checked quotes)"
                 if sc.corpus else "corpus not found: quotes not verified"))
@@ -917,9 +1039,10 @@ def _q(q) -> dict[str, Any]:
 
 
 def serve(data_dir: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          log_level: str = "warning", draws: int = INTERACTIVE_DRAWS) -> None:
+          log_level: str = "warning", draws: int = INTERACTIVE_DRAWS,
+          dynamic_draws: int = DYNAMIC_DRAWS) -> None:
     """Run the app with uvicorn (blocks)."""
     import uvicorn
 
-    uvicorn.run(create_app(data_dir, host=host, draws=draws), host=host, port=port,
-                log_level=log_level)
+    uvicorn.run(create_app(data_dir, host=host, draws=draws, dynamic_draws=dynamic_draws),
+                host=host, port=port, log_level=log_level)

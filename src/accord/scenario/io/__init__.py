@@ -102,7 +102,14 @@ def write(scenario: Scenario, path: str | Path, format: str | None = None,
                                             "a .yaml or .csv output file")
         fmt = matches[0]
     else:
+        if format not in formats():
+            raise Collector(str(path)).fail(None, "--format", format,
+                                            f"one of {', '.join(formats())}")
         fmt = formats()[format]
+        if path.suffix.lower() not in fmt.suffixes:  # YAML in x.csv helps nobody
+            raise Collector(str(path)).fail(None, "output", path.name,
+                                            f"a file name ending in "
+                                            f"{' or '.join(fmt.suffixes)} for {fmt.name} output")
     if fmt.write is None:
         raise Collector(str(path)).fail(None, "--format", fmt.name, "a format accord can write")
     if path.exists() and not force:

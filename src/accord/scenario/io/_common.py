@@ -159,14 +159,23 @@ def finish(out: Collector, path: str, text: Text, fmt: str, *, id: str, title: s
                         f"unique {kind} ids")
             else:
                 first[item.id] = item
-    if out:
+    duplicates = any(p.field in ("actor", "issue") and p.expected.startswith("unique")
+                     for p in out.problems)
+    if duplicates:
         _place(out, actors, issues, stances, locate)
-    out.raise_if_any()
-    sc = Scenario(id=id, title=title, actors=tuple(actors), issues=tuple(issues),
-                  stances=stances, sources=sources or {}, views=views or {}, as_of=as_of,
-                  description=description, path=path, format=fmt, content_sha256=text.sha256,
-                  notes=tuple(text.notes) + tuple(notes), document=document, **extra)
-    check_scenario(sc, out)
+        out.raise_if_any()
+    earlier = bool(out)
+    try:
+        sc = Scenario(id=id, title=title, actors=tuple(actors), issues=tuple(issues),
+                      stances=stances, sources=sources or {}, views=views or {}, as_of=as_of,
+                      description=description, path=path, format=fmt,
+                      content_sha256=text.sha256, notes=tuple(text.notes) + tuple(notes),
+                      document=document, **extra)
+        check_scenario(sc, out)  # value checks too, so every problem is reported at once
+    except Exception:  # noqa: BLE001 - only after earlier problems: report those
+        if not earlier:
+            raise
+        sc = None
     _place(out, actors, issues, stances, locate)
     out.raise_if_any()
     return sc

@@ -2,7 +2,8 @@
 
 One issue; CR-only line endings occur (dmasad's files). Salience is given on 0–100 or 0–1:
 a column whose largest value exceeds 1 is read as 0–100, divided by 100, and the
-conversion is reported in ``Scenario.notes``. The issue's scale is the range of the
+conversion is reported in ``Scenario.notes``; a column that mixes the two (0.5 next to 1.7)
+is an error naming the rows, not a guess. The issue's scale is the range of the
 positions (the replications have no other), or 0–1 when the positions fit in it; the
 choice is reported in ``Scenario.notes``.
 """
@@ -75,6 +76,17 @@ def _read(text: Text):
     notes = []
     sal_max = max(p[4] for p in parsed)
     factor = 1.0
+    big = [(line, sal) for line, _, _, _, sal in parsed if sal > 1]
+    small = [(line, sal) for line, _, _, _, sal in parsed if 0 < sal < 1 and sal != int(sal)]
+    if big and small:  # two scales in one column: refuse to guess which is meant
+        fewer, other = (big, small) if len(big) <= len(small) else (small, big)
+        others = ", ".join(f"{ln} ({v:g})" for ln, v in other[:6]) + (" …" if len(other) > 6 else "")
+        for line, sal in fewer:
+            out.add(line, "Salience", sal,
+                    f"one salience scale for the whole column: all in [0, 1] or all in "
+                    f"[0, 100]; lines {others} are on the "
+                    f"{'0–1' if other is small else '0–100'} scale")
+        out.raise_if_any()
     if sal_max > 1:
         factor = 100.0
         notes.append("salience read on a 0-100 scale and divided by 100")

@@ -379,8 +379,14 @@ def _parse(text: Text, out: Collector) -> Doc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         col = mark.column + 1 if mark is not None else None
-        raise out.fail(line, "yaml", (exc.problem or str(exc)).strip(), "valid YAML",
-                       column=col) from None
+        problem, expected = (exc.problem or str(exc)).strip(), "valid YAML"
+        lines = text.text.splitlines()
+        here = lines[line - 1] if 0 < line <= len(lines) else ""
+        indent = here[:len(here) - len(here.lstrip(" \t"))]
+        if "\t" in indent or "'\\t'" in problem or "\\t" in problem:
+            problem = f"a tab in the indentation ({problem})"
+            expected = "spaces for indentation (YAML does not allow tabs there)"
+        raise out.fail(line, "yaml", problem, expected, column=col) from None
     except yaml.YAMLError as exc:
         # a reader error (control character, bad encoding) has no mark, only a position
         pos = getattr(exc, "position", None)
@@ -420,13 +426,16 @@ class _Documents(Mapping):
         return self._texts[name]
 
 
-def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = ()) -> Any:
+def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = (),
+              locs: list | None = None) -> Any:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and
                                                         x.startswith(("function-", "["))))
+            if locs is not None:
+                locs.append(loc)
             value = _get(doc, loc)
             if err["type"] == "missing":
                 value = MISSING
@@ -435,6 +444,9 @@ def _validate(model: type[BaseModel], doc: Any, out: Collector, prefix: tuple = 
             msg = err["msg"].replace("Value error, ", "")
             if err["type"] == "extra_forbidden":
                 msg = "no such key here (see docs/scenario-format.md)"
+            elif err["type"] == "missing":
+                msg = f"a value for {loc[-1]!s} (it is required here)" if loc else \
+                    "this required field"
             out.add(line_of(doc, loc), ".".join(map(str, prefix + loc)) or "document",
                     _short(value), msg)
         return None
@@ -446,6 +458,58 @@ def _short(value: Any) -> Any:
     if isinstance(value, list):
         return value[:4]
     return value
+
+
+_ENTRIES = ("issues", "actors", "sources", "deals", "views")
+
+
+def _validate_rest(doc: Doc, locs: list) -> tuple[Any, set[str], set[str]]:
+    """After a structural error, validate what is left without the broken entries.
+
+    Each error's entry (an issue, an actor's stance, an actor, a source, a deal or a view) is
+    left out and the rest validated again, so that value and reference checks still run on
+    the rest of the file: a user sees every problem of a file at once. Returns (model or
+    None, broken issue ids, broken actor ids); the ids are known to exist, so references to
+    them are not reported as unknown.
+    """
+    import copy
+
+    data = copy.copy(doc.data)
+    broken_issues: set[str] = set()
+    broken_actors: set[str] = set()
+    drop: set[tuple] = set()
+    for loc in locs:
+        if len(loc) < 2 or loc[0] not in _ENTRIES or not isinstance(data.get(loc[0]), dict):
+            return None, set(), set()
+        if loc[0] == "actors" and len(loc) >= 4 and loc[2] == "stances":
+            drop.add(loc[:4])
+        else:
+            drop.add(loc[:2])
+            if loc[0] == "issues":
+                broken_issues.add(str(loc[1]))
+            elif loc[0] == "actors":
+                broken_actors.add(str(loc[1]))
+    for path in sorted(drop, key=len):
+        node = data
+        for k, key in enumerate(path[:-1]):
+            child = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                node = None
+                break
+            node[key] = child = dict(child)  # copy on the way down: the document stays as read
+            node = child
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    for aid, am in (data.get("actors") or {}).items():  # stances on a broken issue go too
+        if isinstance(am, dict) and isinstance(am.get("stances"), dict):
+            kept = {i: v for i, v in am["stances"].items() if str(i) not in broken_issues}
+            if len(kept) != len(am["stances"]):
+                data["actors"] = dict(data["actors"])
+                data["actors"][aid] = {**am, "stances": kept}
+    try:
+        return ScenarioM.model_validate(data), broken_issues, broken_actors
+    except ValidationError:
+        return None, set(), set()
 
 
 # ---- building ---------------------------------------------------------------------------------
@@ -571,6 +635,19 @@ def _check_view_issues(out: Collector, doc: Doc, path: str, issues: dict, vm: Vi
                     f"an issue id declared under issues ({', '.join(issues)})", file=path)
 
 
+def _known_cells(v: View, actors, issues) -> View:
+    """A view without the cells that name an unknown actor or issue (already reported)."""
+    from dataclasses import replace
+
+    return replace(v, stances={k: st for k, st in v.stances.items()
+                               if k[0] in actors and k[1] in issues},
+                   capability={k: q for k, q in v.capability.items() if k in actors},
+                   no_deal={k: q for k, q in v.no_deal.items() if k in actors},
+                   veto={k: x for k, x in v.veto.items() if k in actors},
+                   veto_quantity={k: q for k, q in v.veto_quantity.items() if k in actors},
+                   status_quo={k: q for k, q in v.status_quo.items() if k in issues})
+
+
 def _view(b: _Builder, m: ViewM, view_id: str, at: tuple) -> View:
     capability, veto, veto_q, no_deal, stances = {}, {}, {}, {}, {}
     outlook, delivers, red_lines = {}, {}, {}
@@ -614,7 +691,12 @@ def _read(path: Path) -> Any:
     text = read_text(main)
     out = Collector(text.path)
     doc = _parse(text, out)
-    model = _validate(ScenarioM, doc, out)
+    locs: list = []
+    model = _validate(ScenarioM, doc, out, locs=locs)
+    broken_issues: set[str] = set()
+    broken_actors: set[str] = set()
+    if model is None:
+        model, broken_issues, broken_actors = _validate_rest(doc, locs)
     view_files = []
     if path.is_dir() and (path / "views").is_dir():
         view_files = sorted(list((path / "views").glob("*.yaml")) +
@@ -634,8 +716,10 @@ def _read(path: Path) -> Any:
         if vm is not None and vm.view is None:
             vout.add(1, "view", MISSING, "the view's id (view: ...)")
         out.extend(ScenarioError(vout.problems, vout.dropped)) if vout else None
-        parsed_views.append((vtext, vdoc, vm))
-    out.raise_if_any()
+        if vm is not None:
+            parsed_views.append((vtext, vdoc, vm))
+    if model is None:
+        out.raise_if_any()
     assert model is not None
     p = text.path
 
@@ -669,11 +753,13 @@ def _read(path: Path) -> Any:
         for iid, sm in am.stances.items():
             if sm is not None:
                 stances[(aid, iid)] = b.stance(sm, at + ("stances", iid))
-    _check_refs(out, doc, p, model.actors, model.issues,
+    known_issues = {**model.issues, **{x: None for x in broken_issues}}
+    known_actors = {**model.actors, **{x: None for x in broken_actors}}
+    _check_refs(out, doc, p, known_actors, known_issues,
                 {a: am.stances for a, am in model.actors.items()}, ("actors",))
     for deal, dm in model.deals.items():
         for k, iid in enumerate(dm.issues):
-            if iid not in model.issues:
+            if iid not in known_issues:
                 out.add(line_of(doc, ("deals", deal, "issues", k)), f"deals.{deal}.issues",
                         iid, f"an issue id declared under issues ({', '.join(model.issues)})")
         for iid, v in dm.pins.items():
@@ -691,27 +777,29 @@ def _read(path: Path) -> Any:
                         model.events, model.durability)
     views = {}
     for vid, vm in model.views.items():
-        _check_view_issues(out, doc, p, model.issues, vm, ("views", vid, "issues"))
+        _check_view_issues(out, doc, p, known_issues, vm, ("views", vid, "issues"))
         views[vid] = _view(_Builder(p, doc, vm.source), vm, vid, ("views", vid))
         _check_outlook_refs(out, doc, p, model.issues, model.actors, vm.actors,
                             ("views", vid, "actors"), vm.events, vm.durability, ("views", vid))
-        _check_refs(out, doc, p, model.actors, model.issues,
+        _check_refs(out, doc, p, known_actors, known_issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("views", vid, "actors"))
     for vtext, vdoc, vm in parsed_views:
         if vm.view in views:
             out.add(line_of(vdoc, ("view",)), "view", vm.view, "a view id used only once",
                     file=vtext.path)
-        _check_view_issues(out, vdoc, vtext.path, model.issues, vm, ("issues",))
+        _check_view_issues(out, vdoc, vtext.path, known_issues, vm, ("issues",))
         views[vm.view] = _view(_Builder(vtext.path, vdoc, vm.source), vm, vm.view, ())
         _check_outlook_refs(out, vdoc, vtext.path, model.issues, model.actors, vm.actors,
                             ("actors",), vm.events, vm.durability)
-        _check_refs(out, vdoc, vtext.path, model.actors, model.issues,
+        _check_refs(out, vdoc, vtext.path, known_actors, known_issues,
                     {a: va.stances for a, va in vm.actors.items()}, ("actors",))
     for v in views.values():
         if v.source is not None and sources and v.source not in sources:
             out.add(v.line, f"views.{v.id}.source", v.source,
                     f"a source id declared under sources ({', '.join(sources)})", file=v.file)
-    out.raise_if_any()
+    if out:  # keep going to the value checks, on the cells that name real actors and issues
+        stances = {k: v for k, v in stances.items() if k[1] in model.issues}
+        views = {vid: _known_cells(v, model.actors, model.issues) for vid, v in views.items()}
     corpus = None
     if model.corpus:
         corpus = str((Path(p).parent / model.corpus).resolve())

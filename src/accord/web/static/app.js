@@ -2,7 +2,8 @@
 "use strict";
 (function () {
   var state = { scenarios: [], path: null, view: "base", detail: null, ensemble: {},
-                whatifs: [], version: 0, token: 0, editing: null };
+                whatifs: [], version: 0, token: 0, editing: null, def: null,
+                before: null, full: null, summaryBase: null };
   var $ = function (id) { return document.getElementById(id); };
 
   function esc(s) {
@@ -40,7 +41,9 @@
         return "<option value=\"" + esc(s.path) + "\"" + (s.error ? " disabled" : "") + ">" +
           esc(s.path) + (s.error ? " (unreadable)" : " — " + esc(s.title)) + "</option>";
       }).join("");
-      var want = select || state.path || (state.scenarios.find(function (s) { return !s.error; }) || {}).path;
+      state.def = data.default;
+      state.allModels = data.models || [];
+      var want = select || state.path || data.default || (state.scenarios.find(function (s) { return !s.error; }) || {}).path;
       if (want) { sel.value = want; }
       return want;
     });
@@ -107,12 +110,21 @@
         if (token === state.token) { renderFeasibility(f); }
       }).catch(function (e) { if (token === state.token) { $("feasibility").removeAttribute("data-pending"); $("feasibility").innerHTML = "<p class=\"muted small\">feasibility: " + esc(e.message) + "</p>"; } });
     }
-    return api("POST", "/api/forecast", body).then(function (f) {
+    state.full = null;
+    var before = state.whatifs.length ?
+      api("POST", "/api/forecast", { path: state.path, view: state.view, views: forecastViews(), changes: [] })
+        .then(function (b) { return b; }, function () { return null; }) : Promise.resolve(null);
+    return before.then(function (b) {
+      state.before = b;
+      return api("POST", "/api/forecast", body);
+    }).then(function (f) {
       setTimeout(feasibility, 0);
       if (token !== state.token) { return; }
       var ms = Math.round(performance.now() - t0);
       state.version += 1;
+      state.quick = f;
       renderForecast(f);
+      startSummary(body, token);
       $("timing").textContent = "· updated in " + ms + " ms (forecast " + Math.round(f.timing.forecast_ms) + " ms on the server)";
       $("forecast-table").setAttribute("data-version", String(state.version));
       $("forecast-table").setAttribute("data-ms", String(ms));
@@ -121,31 +133,123 @@
     }).catch(function (e) { status(e.message, true); feasibility(); });
   }
 
+  function cellText(r) {
+    if (!r) { return "—"; }
+    return fmt(r.median) + (r.p10 === r.p90 || r.p10 == null ? "" : "<span class=\"iv\">[" + fmt(r.p10, 0) + "–" + fmt(r.p90, 0) + "]</span>");
+  }
+
   function renderForecast(f) {
     var d = state.detail;
-    var by = {};
+    var by = {}, was = {};
     f.rows.forEach(function (r) { by[r.issue + "|" + r.model + "|" + r.view] = r; });
+    if (state.whatifs.length && state.before) {
+      state.before.rows.forEach(function (r) { was[r.issue + "|" + r.model + "|" + r.view] = r; });
+    }
+    if (state.whatifs.length && state.full && state.full.before) {
+      state.full.before.forEach(function (r) { was[r.issue + "|" + r.model + "|" + r.view] = r; });
+    }
     var viewKey = f.view;
-    var html = "<tr><th>issue</th>" + f.models.map(function (m) { return "<th>" + esc(m) + "</th>"; }).join("") +
-      "<th>nearest anchor (compromise)</th></tr>";
+    var pending = (state.allModels || []).filter(function (m) { return f.models.indexOf(m) < 0; });
+    var models = f.models.concat(pending);
+    var html = "<tr><th>issue</th>" + models.map(function (m) {
+      return "<th data-model=\"" + esc(m) + "\">" + esc(m) + (pending.indexOf(m) >= 0 ? " <span class=\"pending\">…</span>" : "") + "</th>";
+    }).join("") + "<th>nearest labelled point (compromise)</th></tr>";
     d.issues.forEach(function (i) {
       html += "<tr><td title=\"" + esc(i.question) + "\">" + esc(i.id) + "</td>";
-      f.models.forEach(function (m) {
-        var r = by[i.id + "|" + m + "|" + viewKey];
-        var e = by[i.id + "|" + m + "|ensemble"];
-        var cell = r ? (r.p10 === r.p90 ? fmt(r.median) : fmt(r.median) + " [" + fmt(r.p10, 0) + "–" + fmt(r.p90, 0) + "]") : "—";
-        if (e && viewKey !== "base") { cell += "<br><span class=\"muted small\">ens. " + fmt(e.median) + "</span>"; }
+      models.forEach(function (m) {
+        var k = i.id + "|" + m + "|" + viewKey;
+        var r = by[k], e = by[i.id + "|" + m + "|ensemble"], w = was[k];
+        var cell;
+        if (pending.indexOf(m) >= 0) { cell = "<span class=\"pending\">computing</span>"; }
+        else if (w && r && Math.abs(w.median - r.median) > 1e-9) {
+          cell = "<span class=\"was\">" + fmt(w.median) + "</span>→ <span class=\"now\">" + fmt(r.median) + "</span>";
+        } else { cell = cellText(r); }
+        if (e && viewKey !== "base" && pending.indexOf(m) < 0) { cell += "<span class=\"iv\">ens. " + fmt(e.median) + "</span>"; }
         html += "<td class=\"num\" data-issue=\"" + esc(i.id) + "\" data-model=\"" + esc(m) + "\">" + cell + "</td>";
       });
       var c = by[i.id + "|compromise|" + viewKey];
-      html += "<td class=\"small\">" + esc(c && c.anchor ? c.anchor : "") + "</td></tr>";
+      html += "<td class=\"small anchor\">" + esc(c && c.anchor ? c.anchor : "") + "</td></tr>";
     });
     var t = $("forecast-table");
     t.innerHTML = html;
+    t.setAttribute("data-models", models.filter(function (m) { return pending.indexOf(m) < 0; }).join(","));
     t.classList.remove("flash"); void t.offsetWidth; t.classList.add("flash");
-    $("forecast-meta").textContent = f.draws + " draws per view · seed " + f.seed + " · views: " +
-      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s)" : "");
+    $("forecast-meta").textContent = f.draws.toLocaleString("en") + " draws per view · seed " + f.seed + " · views: " +
+      f.views.join(", ") + (f.changes ? " · " + f.changes + " unsaved what-if(s): before → after" : "");
     renderWhatifs();
+  }
+
+  // ---- the summary: every model, computed in the background --------------------------------
+  function pollJob(body, onProgress) {
+    return api("POST", "/api/summary", body).then(function poll(job) {
+      if (job.state === "running") {
+        if (onProgress) { onProgress(job); }
+        return new Promise(function (res) { setTimeout(res, 400); }).then(function () {
+          return api("GET", "/api/job?id=" + encodeURIComponent(job.id));
+        }).then(poll);
+      }
+      if (job.state !== "done") { throw new Error(job.error || job.state); }
+      return job;
+    });
+  }
+
+  function startSummary(body, token) {
+    var box = $("summary-progress");
+    var key = summaryKey();
+    box.innerHTML = "<progress max=\"1\" value=\"0\"></progress>computing every model, feasibility and the levers in the background …";
+    $("conclusion").setAttribute("data-pending", "1");
+    var base = Promise.resolve(null);
+    if (body.changes.length && !(state.summaryBase && state.summaryBase.key === key)) {
+      base = pollJob(Object.assign({}, body, { changes: [] })).then(function (job) {
+        state.summaryBase = { key: key, result: job.result };
+      }, function () { return null; });
+    }
+    var run = pollJob(body, function (job) {
+      if (token !== state.token) { return; }
+      box.innerHTML = "<progress max=\"" + job.total + "\" value=\"" + job.done + "\"></progress>" +
+        "computing in the background: " + esc(job.step || "starting") + " (" + job.done + " of " + job.total + " steps)";
+    });
+    Promise.all([run, base]).then(function (both) {
+      if (token !== state.token) { return; }
+      var job = both[0], r = job.result;
+      if (!body.changes.length) { state.summaryBase = { key: key, result: r }; }
+      state.full = r;
+      if (body.changes.length && state.summaryBase && state.summaryBase.key === key) {
+        state.full.before = state.summaryBase.result.rows;
+      }
+      state.allModels = r.models;
+      renderSummary(r.summary);
+      renderForecast({ rows: r.rows, models: r.models, view: r.view, views: r.views, draws: r.draws,
+                       seed: r.seed, changes: r.changes });
+      $("conclusion").removeAttribute("data-pending");
+      box.textContent = "every model: " + r.draws.toLocaleString("en") + " draws per view (" +
+        r.summary.dynamic_draws.toLocaleString("en") + " for dynamic models) · seed " + r.seed +
+        " · " + job.seconds + " s";
+    }).catch(function (e) {
+      if (token !== state.token) { return; }
+      $("conclusion").removeAttribute("data-pending");
+      box.textContent = "summary: " + e.message;
+    });
+  }
+
+  function summaryKey() { return state.path + "|" + state.view + "|" + (forecastViews() || []).join(","); }
+
+  function renderSummary(s) {
+    $("headline").innerHTML = s.headline.map(function (h) { return "<li>" + esc(h) + "</li>"; }).join("");
+    var base = state.whatifs.length && state.summaryBase && state.summaryBase.key === summaryKey() ?
+      state.summaryBase.result.summary : null;
+    var was = {};
+    if (base) { base.issues.forEach(function (x) { was[x.issue] = x; }); }
+    var html = "<tr><th>issue</th><th>most likely settlement (nearest labelled point)</th><th>median</th><th>80% interval</th><th>unit</th></tr>";
+    s.issues.forEach(function (x) {
+      var w = was[x.issue];
+      var med = w && Math.abs(w.median - x.median) > 1e-9 ?
+        "<span class=\"was\">" + fmt(w.median) + "</span>→ <span class=\"now\">" + fmt(x.median) + "</span>" : fmt(x.median);
+      html += "<tr><td title=\"" + esc(x.question) + "\">" + esc(x.issue) + "</td><td class=\"words small\">" +
+        esc(x.anchor_point != null ? x.anchor_point + ": " + x.anchor : "—") + "</td><td class=\"num\">" + med +
+        "</td><td class=\"num\">" + fmt(x.p10) + "–" + fmt(x.p90) + "</td><td class=\"small\">" + esc(x.unit) + "</td></tr>";
+    });
+    $("settlement-table").innerHTML = html;
   }
 
   function renderFeasibility(f) {
@@ -154,8 +258,8 @@
     box.style.opacity = "";
     if (!f.available) { box.innerHTML = ""; return; }
     if (f.error) { box.innerHTML = "<p class=\"muted small\">feasibility: " + esc(f.error) + "</p>"; return; }
-    var html = "<h2>Is a deal possible? <span class=\"muted small\">(" + f.draws + " draws per view · " +
-      Math.round(f.timing.total_ms) + " ms)</span></h2><table><tr><th>view</th><th>deal</th><th>P(feasible)</th><th>95% interval</th><th>median slack</th></tr>";
+    var html = "<h2>Is a deal possible? <span class=\"muted small\">(share of coding draws in which some settlement suits every veto player; not a probability of a deal · " + f.draws.toLocaleString("en") + " draws per view · seed " + (f.seed == null ? "" : f.seed) + " · " +
+      Math.round(f.timing.total_ms) + " ms)</span></h2><table><tr><th>view</th><th>deal</th><th>zone of agreement (share of draws)</th><th>95% interval</th><th>median slack (utility, 0–1)</th></tr>";
     f.summary.forEach(function (r) {
       html += "<tr><td>" + esc(r.view) + "</td><td>" + esc(r.deal) + "</td><td class=\"num\">" + fmt(r.p_feasible * 100, 0) +
         "%</td><td class=\"num\">" + fmt(r.p_low * 100, 0) + "–" + fmt(r.p_high * 100, 0) + "%</td><td class=\"num\">" + fmt(r.median_slack, 3) + "</td></tr>";
@@ -204,7 +308,7 @@
   function openEditor(actor, issue, field) {
     var qy = quantityOf(actor, issue, field);
     if (!qy) { return; }
-    state.editing = { actor: actor, issue: issue };
+    state.editing = { actor: actor, issue: issue, q: qy, field: field };
     $("edit-title").textContent = actor + (field === "capability" ? "" : " · " + issue);
     $("edit-field").value = field;
     $("edit-value").value = g(qy.value);
@@ -270,18 +374,25 @@
         if (deals.indexOf(x.deal) < 0) { deals.push(x.deal); }
       });
       var names = ["none"].concat(r.levers.map(function (l) { return l.name; }));
-      var html = "<p class=\"muted small\">" + esc(r.file) + " · shift of the compromise forecast (" + esc(r.view) + ") and P(feasible) · " +
-        r.draws + " draws · " + Math.round(r.timing.total_ms) + " ms</p><table><tr><th>lever</th>" +
-        issues.map(function (i) { return "<th>" + esc(i) + "</th>"; }).join("") +
-        deals.map(function (d) { return "<th>P(" + esc(d) + ")</th>"; }).join("") + "</tr>";
+      var titles = {};
+      r.levers.forEach(function (l) { titles[l.name] = l.title; });
+      var html = "<p class=\"muted small\">" + esc(r.file) + " · the compromise forecast (" + esc(r.view) + ") and the zone of agreement, before → after each lever · " +
+        r.draws.toLocaleString("en") + " draws per view · " + Math.round(r.timing.total_ms) + " ms</p><table><tr><th>lever</th><th>largest shift of the forecast</th>" +
+        deals.map(function (d) { return "<th>" + esc(d) + " deal: zone of agreement</th>"; }).join("") + "</tr>";
       names.forEach(function (n) {
-        html += "<tr><td>" + esc(n) + "</td>" + issues.map(function (i) {
+        var best = null;
+        issues.forEach(function (i) {
           var v = shift[n + "|" + i];
-          return "<td class=\"num\">" + (v == null ? "—" : (v > 0 ? "+" : "") + fmt(v)) + "</td>";
-        }).join("") + deals.map(function (d) {
-          var p = feas[n + "|" + d];
-          return "<td class=\"num\">" + (p == null ? "—" : fmt(p * 100, 0) + "%") + "</td>";
-        }).join("") + "</tr>";
+          if (v != null && (best === null || Math.abs(v) > Math.abs(best.v))) { best = { i: i, v: v }; }
+        });
+        html += "<tr><td class=\"title\" title=\"" + esc(n) + "\">" + esc(titles[n] || (n === "none" ? "none (as coded)" : n)) + "</td><td class=\"num\">" +
+          (n === "none" || !best || Math.abs(best.v) < 0.05 ? "—" : esc(best.i) + " " + (best.v > 0 ? "+" : "") + fmt(best.v)) + "</td>" +
+          deals.map(function (d) {
+            var p = feas[n + "|" + d], p0 = feas["none|" + d];
+            if (p == null) { return "<td class=\"num\">—</td>"; }
+            return "<td class=\"num\">" + (n === "none" || p0 == null || Math.abs(p - p0) < 1e-9 ? fmt(p * 100, 0) + "%" :
+              "<span class=\"was\">" + fmt(p0 * 100, 0) + "%</span>→ <span class=\"now\">" + fmt(p * 100, 0) + "%</span>") + "</td>";
+          }).join("") + "</tr>";
       });
       out.innerHTML = html + "</table>";
     }).catch(function (e) { out.innerHTML = "<p class=\"error\">" + esc(e.message) + "</p>"; });
@@ -301,18 +412,47 @@
     if (b) { openEditor(b.dataset.actor, b.dataset.issue, b.dataset.field); }
   });
   $("edit-cancel").addEventListener("click", function () { $("editor").hidden = true; });
+  function effectiveRange(ch) {  // an empty box keeps the number's current range
+    var q = (state.editing && state.editing.q) || {};
+    var field = $("edit-field").value, same = q && state.editing && field === (state.editing.field || field);
+    return { low: ch.low != null ? ch.low : (same ? q.low : null),
+             high: ch.high != null ? ch.high : (same ? q.high : null) };
+  }
+  function outsideRange(ch) {
+    var r = effectiveRange(ch);
+    if (ch.value == null || r.low == null || r.high == null) { return false; }
+    return ch.value < r.low || ch.value > r.high;
+  }
+  function offerRange(ch) {
+    var r = effectiveRange(ch);
+    var lo = Math.min(r.low, ch.value), hi = Math.max(r.high, ch.value);
+    $("edit-error").innerHTML = esc("value " + g(ch.value) + " lies outside its range [" + g(r.low) + ", " + g(r.high) + "].") +
+      " <button type=\"button\" id=\"edit-move-range\">Move the range to [" + esc(g(lo)) + ", " + esc(g(hi)) + "]</button>";
+    $("edit-move-range").addEventListener("click", function () {
+      $("edit-low").value = g(lo); $("edit-high").value = g(hi); $("edit-error").textContent = "";
+    });
+  }
   $("edit-whatif").addEventListener("click", function () {
     var ch = changeFromForm();
     if (ch.value == null || isNaN(ch.value)) { $("edit-error").textContent = "value: a number"; return; }
+    if (outsideRange(ch)) { offerRange(ch); return; }
     state.whatifs = state.whatifs.filter(function (c) { return !(c.actor === ch.actor && c.issue === ch.issue && c.field === ch.field); });
     state.whatifs.push(ch);
     $("editor").hidden = true;
-    runForecast().then(function () { if ($("status").style.color) { state.whatifs.pop(); renderWhatifs(); } });
+    runForecast().then(function () {
+      if ($("status").style.color) {  // refused: undo it and show why, in the editor
+        state.whatifs.pop(); renderWhatifs();
+        $("edit-error").textContent = $("status").textContent;
+        $("editor").hidden = false;
+        runForecast();
+      }
+    });
   });
   $("whatif-clear").addEventListener("click", function () { state.whatifs = []; runForecast(); });
   $("edit-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var ch = changeFromForm();
+    if (outsideRange(ch)) { offerRange(ch); return; }
     var body = Object.assign({ path: state.path, view: state.view }, ch);
     $("edit-error").textContent = "";
     status("saving …");

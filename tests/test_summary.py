@@ -1,0 +1,132 @@
+"""The summary: one object that concludes in words, rendered by every surface."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+import accord
+from accord.analysis.summary import (DRAWS, SEED, ZONE_LABEL, add_months, deal_outlook_rows,
+                                     summarize)
+from accord.cli import app
+
+runner = CliRunner()
+FAST = ["compromise", "median", "nbs"]
+
+
+@pytest.fixture(scope="module")
+def eu():
+    return summarize(accord.load("eu-emissions"), draws=50, models=FAST + ["bdm"],
+                     dynamic_draws=10)
+
+
+def test_each_issue_is_settled_in_words_with_its_unit_and_80_percent_interval(eu):
+    x = eu.issues[0]
+    assert x.unit == "years"
+    assert x.anchor.startswith("a middle date")
+    assert x.p10 <= x.median <= x.p90
+    assert "years" in x.sentence and "80% interval" in x.sentence
+
+
+def test_without_an_outlook_the_deal_part_is_labelled_a_share_not_a_probability():
+    s = summarize(accord.load("ukraine-2025"), draws=40, models=FAST, levers=None, outlook=None)
+    assert s.deal_source == "feasibility"
+    assert all(d.label == ZONE_LABEL for d in s.deals)
+    assert "not a probability" in s.headline[0]
+    assert any("blocks" in h for h in s.headline)
+
+
+def test_a_scenario_without_veto_players_says_feasibility_is_vacuous(eu):
+    assert "No actor has a veto" in eu.headline[0]
+
+
+def test_a_bdm_cycle_is_reported_as_a_cycle_with_its_range(eu):
+    bdm = next(n for n in eu.explanations if n.model == "bdm")
+    text = " ".join(bdm.sentences)
+    assert "cycles instead of settling" in text and "between 7.0 years and 10.0 years" in text
+    assert "last round" in text  # the rule that turns the cycle into one number
+
+
+def test_a_model_that_returns_the_status_quo_says_why():
+    s = summarize(accord.load("ukraine-2025"), draws=40, models=["nbs", "compromise"],
+                  levers=None)
+    nbs = next(n for n in s.explanations if n.model == "nbs")
+    assert any("returns the status quo" in t and "both sides" in t for t in nbs.sentences)
+
+
+def test_the_summary_is_deterministic_and_json_ready(eu):
+    again = summarize(accord.load("eu-emissions"), draws=50, models=FAST + ["bdm"],
+                      dynamic_draws=10)
+    assert json.dumps(eu.to_json()) == json.dumps(again.to_json())
+    doc = eu.to_json()
+    assert doc["draws"] == 1 and doc["seed"] == SEED  # no ranges: one draw is exact
+
+
+class _Outlook:
+    def to_json(self):
+        view = {"start": "2025-09", "cumulative": [0.1, 0.2, 0.3], "median_months": None,
+                "p_holds_12m": 0.7}
+        return {"scenario": "x", "horizon_months": 3, "seed": 0, "draws": 10,
+                "deals": {"comprehensive": {"views": {"a": view}, "ensemble": view}}}
+
+
+def test_the_outlook_hook_gives_a_dated_probability():
+    rows = deal_outlook_rows(_Outlook())
+    assert [(r.view, r.by, r.p_by_horizon) for r in rows] == [("a", "2025-12", 0.3),
+                                                             ("ensemble", "2025-12", 0.3)]
+    assert add_months("2025-11", 14) == "2027-01"
+    s = summarize(accord.load("ukraine-2025"), draws=20, models=["compromise"], levers=None,
+                  outlook=_Outlook())
+    assert s.deal_source == "outlook"
+    assert s.deals[0].label == "P(deal by 2025-12)" and s.deals[0].zone_share is not None
+    assert "by 2025-12" in s.headline[0] and "comprehensive 30%" in s.headline[0]
+    assert "P(it still holds a year later): comprehensive 70%" in s.headline[0]
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_forecast_fits_100_columns_and_leads_with_the_conclusion(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    r = runner.invoke(app, ["forecast", "ukraine-2025", "--draws", "200",
+                            "--dynamic-draws", "20"])
+    assert r.exit_code == 0, r.output
+    lines = _lines(r.stdout)
+    assert max(len(x) for x in lines) <= 100
+    assert not any("…" in x for x in lines)
+    head = "\n".join(lines[:25])
+    assert "Conclusion" in head and "%" in head and "blocks" in head
+    assert "200 draws per view" in lines[1] and "seed 0" in lines[1]
+    full = runner.invoke(app, ["forecast", "ukraine-2025", "--draws", "50",
+                               "--dynamic-draws", "10", "--full"])
+    assert full.exit_code == 0 and len(_lines(full.stdout)) > len(lines)
+    assert max(len(x) for x in _lines(full.stdout)) <= 100
+    assert not any("…" in x for x in _lines(full.stdout))
+
+
+def test_forecast_json_carries_the_summary_and_the_default_draws():
+    r = runner.invoke(app, ["forecast", "eu-emissions", "--models", "compromise", "--json"])
+    doc = json.loads(r.stdout)
+    assert doc["summary"]["issues"][0]["issue"] == "emissions"
+    assert doc["summary"]["seed"] == SEED
+    assert DRAWS == 2_000
+
+
+def test_scenarios_copy_gives_an_editable_copy_that_name_lookups_then_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["scenarios", "copy", "eu-emissions"])
+    assert r.exit_code == 0, r.output
+    copy = tmp_path / "scenarios" / "eu-emissions" / "scenario.yaml"
+    text = copy.read_text()
+    copy.write_text(text.replace("title: EC car-emission", "title: My edited EC car-emission"))
+    r = runner.invoke(app, ["check", "eu-emissions"])
+    assert r.exit_code == 0 and "scenarios/eu-emissions" in r.stdout
+    assert "read scenarios/eu-emissions (the local copy" in r.output  # provenance on stderr
+    assert accord.load("eu-emissions").title.startswith("My edited")
+    again = runner.invoke(app, ["scenarios", "copy", "eu-emissions"])
+    assert again.exit_code == 2 and "exists" in again.output
+    assert copy.read_text().startswith(text[:20]) and "My edited" in copy.read_text()
