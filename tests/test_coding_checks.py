@@ -193,3 +193,17 @@ def test_the_cli_prints_warnings_and_fails_on_errors_with_file_and_line(tmp_path
     r = CliRunner().invoke(app, ["evidence", "check", str(folder)])
     assert r.exit_code == 2
     assert "early-2025.yaml:10" in r.output and "[cut]" in r.output
+
+
+def test_a_view_no_base_lists_inherits_the_latest_base_of_its_time(tmp_path):
+    base_file = textwrap.dedent("""\
+        base: base-2025-01
+        as_of: 2025-01-01
+        actors:
+          russia:
+            capability: {value: 70, judgement: "Weaker in January, as the offensive had not yet started then."}
+        """)
+    folder = _folder(tmp_path, base_file=base_file)
+    sc = accord.load(folder)
+    assert sc.view_base == {"early-2025": "base-2025-01"}
+    assert sc.view("early-2025").capability[sc.actor_ids.index("russia")] == 70

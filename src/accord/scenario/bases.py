@@ -11,6 +11,9 @@ date) plus::
     views: [usip-2022]            # views that inherit from this base instead of scenario.yaml
     extends: base-2025            # optional: an EARLIER base this one updates cell by cell
 
+A view no base lists inherits the latest base dated on or before it when ``scenario.yaml`` is
+dated after it (a new view, or a copy the web editor saves, finds the base of its time).
+
 A view served by a dated base resolves as: the view's own cells, then the dated base's cells
 (marked inherited), then -- only for cells neither writes -- the scenario's main base (also
 marked inherited). :func:`later_cells` lists the cells that would come from a base dated
@@ -245,6 +248,14 @@ def attach(sc: Scenario, folder: str | Path) -> Scenario:
                                          f"{e.as_of}: a later base cannot reach an earlier one)"))
     if problems:
         raise ScenarioError(problems)
+    # a view no base lists (a new one, or a copy saved by the web editor) inherits the latest
+    # base dated on or before it, when the main base is dated after it
+    for vid, v in sc.views.items():
+        if vid in view_base or v.date is None or sc.as_of is None or v.date >= sc.as_of:
+            continue
+        fit = [b for b in bases.values() if b.as_of <= v.date]
+        if fit:
+            view_base[vid] = max(fit, key=lambda b: (b.as_of, b.id)).id
     kw = {f.name: getattr(sc, f.name) for f in fields(Scenario)}
     kw["content_sha256"] = digest.hexdigest()
     return LayeredScenario(**kw, bases=bases, view_base=view_base)
