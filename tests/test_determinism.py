@@ -166,6 +166,11 @@ def _values(name: str, path: tuple[str, ...], corpus: Path | None) -> list[str] 
         return ["deu.csv"]
     if name == "query":
         return ["ceasefire territory"]
+    if path == ("view", "compare") and name in ("a", "b"):
+        from accord.scenario import bundled
+
+        return [str(bundled("ukraine-2025") / "views" /
+                    ("fazi-2025.yaml" if name == "a" else "conservative-2025.yaml"))]
     if name in ("directory", "corpus") and corpus is not None:
         return [str(corpus)]
     return None

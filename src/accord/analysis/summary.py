@@ -246,8 +246,8 @@ class OutlookRow:
     p_holds_12m: float | None
 
     @property
-    def by(self) -> str:
-        """'YYYY-MM' of the horizon's last month."""
+    def by(self) -> str | None:
+        """'YYYY-MM' of the horizon's last month (None for an undated analysis)."""
         return add_months(self.start, self.horizon_months)
 
     @property
@@ -255,7 +255,10 @@ class OutlookRow:
         return float(self.cumulative[-1]) if self.cumulative else float("nan")
 
 
-def add_months(start: str, months: int) -> str:
+def add_months(start: str | None, months: int) -> str | None:
+    """``YYYY-MM`` plus whole months; None for an undated analysis."""
+    if start is None:
+        return None
     y, m = (int(x) for x in str(start)[:7].split("-"))
     k = y * 12 + (m - 1) + int(months)
     return f"{k // 12:04d}-{k % 12 + 1:02d}"
@@ -278,7 +281,8 @@ def deal_outlook_rows(outlook: Any) -> list[OutlookRow]:
             entries.append(("ensemble", d["ensemble"]))
         for view, e in entries:
             cum = tuple(float(x) for x in e.get("cumulative") or ())
-            rows.append(OutlookRow(str(kind), str(view), str(e.get("start")),
+            start = e.get("start")
+            rows.append(OutlookRow(str(kind), str(view), None if start is None else str(start),
                                    horizon or len(cum), cum, e.get("median_months"),
                                    e.get("p_holds_12m")))
     return rows
@@ -506,8 +510,9 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
     if rows:
         for r in rows:
             z = zone.get(r.deal)
-            label = f"P(deal by {r.by})"
-            sent = (f"{r.deal}: {100 * r.p_by_horizon:.0f}% chance of a deal by {r.by}"
+            when = f"by {r.by}" if r.by else f"within {r.horizon_months} months"
+            label = f"P(deal {when})"
+            sent = (f"{r.deal}: {100 * r.p_by_horizon:.0f}% chance of a deal {when}"
                     + (f" (median {r.median_months} months)" if r.median_months is not None
                        else " (median beyond the horizon)")
                     + (f"; {100 * r.p_holds_12m:.0f}% that it still holds 12 months later"
@@ -733,7 +738,9 @@ def _outlook_headline(deals) -> str:
         by = add_months(ref.start, k)
         each = ", ".join(f"{d.deal} {at(d, k):.0f}%" for d in kinds)
         head = f"a deal of some kind {at(anyd, k):.0f}%" if anyd else ""
-        parts.append(f"by {by} ({k} month{'' if k == 1 else 's'}): {head}{' — ' if head else ''}{each}")
+        when = f"by {by} ({k} month{'' if k == 1 else 's'})" if by else \
+            f"within {k} month{'' if k == 1 else 's'} of the analysis"
+        parts.append(f"{when}: {head}{' — ' if head else ''}{each}")
     held = ", ".join(f"{d.deal} {100 * d.p_holds_12m:.0f}%" for d in kinds
                      if d.p_holds_12m is not None)
     return ("Chance of an agreement " + "; ".join(parts) + "." +
