@@ -18,8 +18,9 @@ import pytest
 from ruamel.yaml import YAML
 
 FOLDER = Path(__file__).resolve().parents[1] / "scenarios" / "ukraine-2025"
-ISSUES = ("territory", "nato", "security_guarantees", "troops", "sanctions", "us_aid",
-          "resources", "eu_membership", "sequencing", "accountability")
+ISSUES = ("territory", "recognition", "nato", "security_guarantees", "guarantee_duration",
+          "troops", "sanctions", "us_aid", "rearmament", "resources", "eu_membership",
+          "sequencing", "accountability", "independence", "security_order")
 ACTORS = ("russia", "ukraine", "usa", "uk_france", "poland_baltics", "germany_eu", "china",
           "india")
 VIEWS = ("masses-2026", "elusive-2025", "hudis-2025", "fazi-2025", "conservative-2025",
@@ -85,7 +86,16 @@ def source_text(corpus: Path, base: Any, source_id: str) -> str:
 
 
 def quote_found(quote: str, text: str) -> bool:
-    return normalise(quote) in text
+    """The quote's parts, split at each ellipsis ("..." marks left-out words), in order."""
+    pos = 0
+    for part in (p.strip() for p in normalise(quote).split("...")):
+        if not part:
+            continue
+        at = text.find(part, pos)
+        if at < 0:
+            return False
+        pos = at + len(part)
+    return True
 
 
 # ---- walking the codings ------------------------------------------------------------------
@@ -129,7 +139,8 @@ def numbers(doc: Any) -> Iterator[tuple[str, Any, Any, tuple[float, float], Any]
         for iid, st in (actor.get("stances") or {}).items():
             if st is None:
                 continue
-            scale = tuple(issues[iid]["scale"]) if iid in issues else (0.0, 100.0)
+            scale = tuple(issues[iid]["scale"]) if "scale" in (issues.get(iid) or {}) \
+                else (0.0, 100.0)
             for key, rkey, sc in (("position", "range", scale), ("salience", "salience_range", (0.0, 1.0))):
                 q = st[key]
                 if isinstance(q, dict):
@@ -174,14 +185,16 @@ def test_every_issue_is_0_to_100_with_anchors_and_a_status_quo(base, issue):
     anchors = {float(k): v for k, v in spec["anchors"].items()}
     assert len(anchors) >= 3 and 0 in anchors and 100 in anchors, f"issues.{issue}.anchors"
     assert all(0 <= k <= 100 and str(v).strip() for k, v in anchors.items())
-    assert 0 <= spec["status_quo"] <= 100
+    sq = spec["status_quo"]
+    assert 0 <= (sq["value"] if isinstance(sq, dict) else sq) <= 100
 
 
 def test_the_ceasefire_deal_leaves_what_the_masses_says_it_cannot_resolve(base):
     """The Masses: a narrower ceasefire is more plausible than a settlement that firmly
     resolves territory, reparations, accountability and binding security guarantees."""
     deal = base["deals"]["ceasefire"]["issues"]
-    assert set(deal) <= set(ISSUES) and "sequencing" in deal
+    pins = base["deals"]["ceasefire"].get("pins") or {}
+    assert set(deal) <= set(ISSUES) and pins.get("sequencing") == 0   # "ceasefire first"
     assert not {"territory", "accountability", "security_guarantees"} & set(deal)
     for name, spec in base["deals"].items():
         assert set(spec["issues"]) <= set(base["issues"]), f"deals.{name}"
@@ -204,13 +217,21 @@ def _quoted_veto(spec) -> bool:
     return bool(v.get("quote")) or any(e.get("quote") for e in v.get("evidence", []))
 
 
-def test_russia_ukraine_and_the_us_hold_a_quoted_veto_in_the_base(base):
-    assert all(_quoted_veto(base["actors"][a]) for a in ("russia", "ukraine", "usa"))
+def _evidenced_veto(spec) -> bool:
+    """A veto flag that is true and carries a quote or a judgement note."""
+    v = spec.get("veto")
+    return isinstance(v, dict) and v.get("value") is True and (
+        _quoted_veto(spec) or bool(v.get("judgement")))
+
+
+def test_russia_ukraine_and_the_us_hold_an_evidenced_veto_in_the_base(base):
+    assert all(_evidenced_veto(base["actors"][a]) for a in ("russia", "ukraine", "usa"))
 
 
 def test_the_belligerents_take_a_stance_on_every_issue_they_fight_over(base):
     for actor in ("russia", "ukraine", "usa"):
-        missing = set(ISSUES) - set(base["actors"][actor]["stances"]) - {"resources"}
+        missing = set(ISSUES) - set(base["actors"][actor]["stances"]) - {"resources",
+                                                                          "independence"}
         assert not missing, f"{actor} has no stance on {sorted(missing)}"
 
 
@@ -245,8 +266,10 @@ def test_a_view_speaks_only_of_base_actors_and_issues(base, views, vid):
             assert iid in base["issues"], f"views/{vid}.yaml: {aid}.stances.{iid}"
 
 
-VIEW_KEYS = {"view", "source", "date", "title", "description", "actors"}
-VIEW_ACTOR_KEYS = {"capability", "veto", "no_deal", "stances"}
+VIEW_KEYS = {"view", "source", "date", "title", "description", "actors", "issues", "durability",
+             "events"}
+OUTLOOK_KEYS = {"cost", "p_holds", "renewal_cost", "capability_trend", "delivers", "red_lines"}
+VIEW_ACTOR_KEYS = {"capability", "veto", "no_deal", "stances"} | OUTLOOK_KEYS
 STANCE_KEYS = {"position", "salience", "range", "salience_range", "dist", "evidence", "quote",
                "source", "judgement"}
 
@@ -263,19 +286,20 @@ def test_a_view_uses_only_the_keys_of_the_format(views, vid):
 
 def test_the_base_uses_only_the_keys_of_the_format(base):
     top = {"scenario", "title", "as_of", "description", "corpus", "sources", "issues", "deals",
-           "actors", "views"}
+           "actors", "views", "conflict_start", "durability", "events"}
     assert set(base) <= top
     for aid, actor in base["actors"].items():
-        assert set(actor) <= {"name", "capability", "veto", "no_deal", "stances", "description"}, aid
+        assert set(actor) <= {"name", "capability", "veto", "no_deal", "stances",
+                              "description"} | OUTLOOK_KEYS, aid
         for iid, st in actor["stances"].items():
             assert set(st) <= STANCE_KEYS, f"actors.{aid}.stances.{iid}"
 
 
 @pytest.mark.parametrize("vid", VIEWS)
 def test_a_view_writes_the_cells_its_analysis_addresses(views, vid):
-    """Between ten and sixty numbers: more than a token, far fewer than the whole matrix."""
+    """More than a token, far fewer than the whole matrix: a view writes what its text says."""
     cells = sum(1 for _ in numbers(views[vid]))
-    assert 10 <= cells <= 60, f"views/{vid}.yaml writes {cells} numbers"
+    assert 8 <= cells <= 80, f"views/{vid}.yaml writes {cells} numbers"
 
 
 @pytest.mark.parametrize("vid", VIEWS)
@@ -328,11 +352,12 @@ def test_every_quote_occurs_in_its_cited_analysis(corpus, base, views):
     assert checked >= 150
 
 
-def test_quotes_are_short(base, views):
+def test_quotes_are_whole_sentences_of_reasonable_length(base, views):
+    """Whole sentences (CODING.md): at least five words, at most a short paragraph."""
     long_or_short = [(name, where, len(q.split()))
                      for name, doc, default in codings(base, views)
                      for _s, q, where, _l in evidence_items(doc.get("actors"), default, "actors")
-                     if not 5 <= len(q.split()) <= 30]
+                     if not 5 <= len(q.split()) <= 90]
     assert not long_or_short
 
 
@@ -394,7 +419,7 @@ def test_russias_territorial_demand_runs_from_the_donbas_offer_to_four_oblasts(b
 
 
 def test_hudis_codes_the_us_deal_as_taking_ukraines_resources(base, views):
-    assert _cell(base, views, "hudis-2025", "usa", "position", "resources") == 100
+    assert _cell(base, views, "hudis-2025", "usa", "position", "resources") >= 90
     assert _cell(base, views, "hudis-2025", "usa", "position", "security_guarantees") < \
         _cell(base, views, "conservative-2025", "usa", "position", "security_guarantees")
 

@@ -398,8 +398,8 @@ def test_seeding_records_each_models_samples_on_the_questions_it_maps_to(tmp_pat
     }
     out = ledger.seed_ledger(db, forecasts, scenario_sha256="ab" * 32, seed=7,
                              meta={"bdm": {"preset": "scholz_code", "params": {"q": 0.5}}})
-    # bdm: 2 feasibility + 10 issues + NATO ruled out + territory category; compromise: 4
-    assert (out["model"] == "bdm").sum() == 14 and (out["model"] == "compromise").sum() == 4
+    # bdm: 2 feasibility + 15 issues + NATO ruled out + territory category; compromise: 4
+    assert (out["model"] == "bdm").sum() == 19 and (out["model"] == "compromise").sum() == 4
     report = ledger.verify(db)
     assert report.ok and report.rows["questions"] == len(ledger.seed_questions())
     stored = ledger.forecasts(db)

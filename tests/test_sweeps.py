@@ -45,7 +45,7 @@ def test_a_dask_sweep_equals_the_local_one_bit_for_bit(flagship, client):
     local = sweeps.run(flagship, backend="local", **kw)
     remote = sweeps.run(flagship, backend="dask", client=client, **kw)
     _equal(local, remote)
-    assert local.final["compromise"].shape == (levers.count, len(flagship.views), 90, 10)
+    assert local.final["compromise"].shape == (levers.count, len(flagship.views), 90, 15)
 
 
 def test_the_public_analyses_take_the_dask_backend(flagship, client):

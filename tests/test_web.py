@@ -69,7 +69,7 @@ def test_the_data_folder_lists_its_scenarios_with_their_views(client):
     by_path = {s["path"]: s for s in r.json()["scenarios"]}
     assert set(by_path) == {"ukraine-2025", "eu.yaml"}
     flagship = by_path["ukraine-2025"]
-    assert (flagship["actors"], flagship["issues"]) == (10, 10)
+    assert (flagship["actors"], flagship["issues"]) == (11, 15)
     assert [v["id"] for v in flagship["views"]][0] == "usip-2022"  # oldest analysis first
     assert len(flagship["views"]) == 6
     assert by_path["eu.yaml"]["views"] == []
@@ -146,7 +146,7 @@ def test_downloads_json_and_csv_of_the_forecast(client):
     c = client.get("/api/download", params={**params, "kind": "csv"})
     assert c.status_code == 200
     assert c.text.splitlines()[0] == "issue,model,view,median,p10,p90,anchor"
-    assert len(c.text.splitlines()) == 1 + 10 * 5 * 7  # issues x models x (6 views + ensemble)
+    assert len(c.text.splitlines()) == 1 + 15 * 5 * 7  # issues x models x (6 views + ensemble)
 
 
 def test_the_report_downloads_and_says_the_corpus_was_not_read(client):

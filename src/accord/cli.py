@@ -569,7 +569,9 @@ def evidence_check_cmd(scenario: str = typer.Argument(..., help="Scenario file o
                        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
                        verbose: bool = typer.Option(False, "-v", "--verbose", help="List every verified quote with its document line."),
                        json_out: bool = typer.Option(False, "--json", help="Verified quotes as JSON.")) -> None:
-    """Check that every quote occurs in the source it cites."""
+    """Check that every quote occurs in the source it cites, and how each is coded
+    (quotes cut mid-sentence, off-topic quotes, views older than their base, judgement
+    notes without a reason, numbers coded from another text; see accord.evidence.coding)."""
     from .evidence import check
 
     sc = _load(scenario, fmt)
@@ -581,6 +583,9 @@ def evidence_check_cmd(scenario: str = typer.Argument(..., help="Scenario file o
         for r in report.verified.itertuples():
             table.add_row(_esc(r.field), r.source, _esc(r.document), str(r.line), _esc(r.quote[:60]))
         out.print(table)
+    if not json_out:
+        for w in report.warnings:
+            _console(stderr=True).print(f"[yellow]warning[/yellow] {_esc(str(w))}")
     report.raise_if_failed()
     if not json_out:
         out.print(f"[green]ok[/green] {sc.path}: {report.summary()}", soft_wrap=True)

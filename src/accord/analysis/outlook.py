@@ -348,6 +348,9 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
     tt = replace(t.terms, kind_ratio={COMPREHENSIVE: params.settlement_breakdown_ratio})
     # an undated analysis counts months from itself; dated events cannot be placed in it
     segs = _segments(sc.events, start, months) if start is not None else [(1, [])]
+    # a lever's own effect in this view, where the view's text states one (levers.yaml views:)
+    levers = [replace(lv, changes=lv.changes_for(view), views=())
+              if getattr(lv, "views", ()) else lv for lv in levers]
     combos = [_combined_levers(levers, evs) for _, evs in segs]
     arrays = [compile_levers(sc, c) for c in combos]
     L = len(levers) + 1

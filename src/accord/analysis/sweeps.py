@@ -214,7 +214,8 @@ def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[s
         for ci, start in enumerate(range(0, d, chunk)):
             size = min(chunk, d - start)
             for lo in range(0, n_lev, lever_chunk):
-                tasks.append(Task(vi, ci, size, entropy, t, levers,
+                lv = levers.for_view(views[vi]) if hasattr(levers, "for_view") else levers
+                tasks.append(Task(vi, ci, size, entropy, t, lv,
                                   (lo, min(n_lev, lo + lever_chunk)), tuple(models), masks,
                                   unsettled, seed))
     meta = {"views": views, "draws": d, "tabs": tabs, "masks": masks, "n_lev": n_lev,

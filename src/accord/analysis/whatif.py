@@ -30,6 +30,7 @@ from ..scenario.changes import _OPS, ChangeM, Num, OpM, _M  # noqa: F401 (re-exp
 from ..models.base import Inputs
 
 NONE = "none"
+MISSING_CHANGES = "nothing"
 
 
 # ---- the file ---------------------------------------------------------------------------------
@@ -53,6 +54,16 @@ class EvidenceM(_M):
     judgement: Optional[str] = Field(default=None, min_length=1)
 
 
+class LeverViewM(_M):
+    """What one analysis says the lever did or would do: replaces ``changes`` in that view."""
+
+    changes: dict[str, ChangeM] = {}
+    evidence: list[EvidenceM] = []
+    quote: Optional[str] = Field(default=None, min_length=1)
+    source: Optional[str] = None
+    judgement: Optional[str] = Field(default=None, min_length=1)
+
+
 class LeverM(_M):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
     title: Optional[str] = None
@@ -61,6 +72,7 @@ class LeverM(_M):
     changes: dict[str, ChangeM] = {}
     add: dict[str, NewActorM] = {}
     combine: list[str] = []
+    views: dict[str, LeverViewM] = {}
 
 
 class LeversFileM(_M):
@@ -81,6 +93,22 @@ class Lever:
     add: tuple[tuple[str, NewActorM], ...]
     combine: tuple[str, ...] = ()
     line: int | None = None
+    views: tuple[tuple[str, tuple[tuple[str, ChangeM], ...], tuple[dict[str, Any], ...]], ...] = ()
+    """Per view: (view id, changes that replace ``changes`` in that view, evidence). A
+    combined lever holds its parts' view effects (:func:`changes_for`)."""
+
+    def changes_for(self, view: str | None) -> tuple[tuple[str, ChangeM], ...]:
+        """The changes this lever makes in ``view`` (its view effect, else ``changes``)."""
+        for vid, changes, _ in self.views:
+            if vid == view:
+                return changes
+        return self.changes
+
+    def evidence_for(self, view: str | None) -> tuple[dict[str, Any], ...]:
+        for vid, _, ev in self.views:
+            if vid == view:
+                return ev
+        return self.evidence
 
 
 def read_levers(path: str | Path, scenario) -> list[Lever]:
@@ -141,33 +169,23 @@ def read_levers(path: str | Path, scenario) -> list[Lever]:
                 _check_number(out, doc, sat + ("salience",), f"{lm.name}.add.{new_id}.{iid}.salience",
                               st.salience, 0, 1)
         added_here = set(lm.add)
-        for actor, ch in lm.changes.items():
-            cat = at + ("changes", actor)
-            field = f"{lm.name}.changes.{actor}"
-            if actor not in actors and actor not in added_here:
-                out.add(line_of(doc, cat), f"levers[{k}].changes", actor,
-                        f"an actor of the scenario ({', '.join(actors)})")
+        _check_changes(out, doc, scenario, actors, issues, k, f"levers[{k}]", at, lm.changes,
+                       added_here, lm.name)
+        for vid, vm in lm.views.items():
+            vat = at + ("views", vid)
+            if vid not in scenario.views:
+                out.add(line_of(doc, vat), f"{lm.name}.views", vid,
+                        f"a view of the scenario ({', '.join(scenario.views) or 'none'})")
                 continue
-            for key, lo, hi in (("capability", 0, None), ("no_deal", 0, 1)):
-                op = getattr(ch, key)
-                if op is not None:
-                    _check_op(out, doc, cat + (key,), f"{field}.{key}", op, lo, hi)
-            for key in ("position", "salience"):
-                for iid, op in getattr(ch, key).items():
-                    iat = cat + (key, iid)
-                    if iid not in issues:
-                        out.add(line_of(doc, iat), f"{field}.{key}", iid,
-                                f"an issue of the scenario ({', '.join(issues)})")
-                        continue
-                    lo, hi = (issues[iid].low, issues[iid].high) if key == "position" else (0, 1)
-                    _check_op(out, doc, iat, f"{field}.{key}.{iid}", op, lo, hi)
-                    if actor in actors and (actor, iid) not in scenario.stances:
-                        other = "salience" if key == "position" else "position"
-                        if op.set is None or iid not in getattr(ch, other) or \
-                                getattr(ch, other)[iid].set is None:
-                            out.add(line_of(doc, iat), f"{field}.{key}.{iid}", _show(op),
-                                    f"set: values for both position and salience ({actor} has "
-                                    f"no stance on {iid} to shift)")
+            if not vm.changes:
+                out.add(line_of(doc, vat), f"{lm.name}.views.{vid}", MISSING_CHANGES,
+                        "changes: (what the lever does in this view)")
+            if not (vm.evidence or vm.quote or vm.judgement):
+                out.add(line_of(doc, vat), f"{lm.name}.views.{vid}", "no evidence",
+                        "a quote from the view's source or a judgement note saying what the "
+                        "text states the lever did or would do")
+            _check_changes(out, doc, scenario, actors, issues, k, f"{lm.name}.views.{vid}", vat,
+                           vm.changes, added_here, f"{lm.name}.views.{vid}")
     for k, lm in enumerate(model.levers):
         for j, other in enumerate(lm.combine):
             if other not in names:
@@ -183,12 +201,46 @@ def read_levers(path: str | Path, scenario) -> list[Lever]:
             out.add(line_of(doc, ("levers", k, "combine", j)), f"{lm.name}.combine", err,
                     "levers that do not combine themselves (a cycle)")
             continue
+        views = _view_effects(lm.name, by_name, scenario)
         levers.append(Lever(lm.name, lm.title or lm.name, lm.description,
                             tuple(e.model_dump(exclude_none=True) for e in lm.evidence),
                             tuple(changes), tuple(add), tuple(lm.combine),
-                            line_of(doc, ("levers", k))))
+                            line_of(doc, ("levers", k)), views))
     out.raise_if_any()
     return levers
+
+
+def _check_changes(out, doc, scenario, actors, issues, k, where, at, changes,
+                   added_here, name) -> None:
+    from ..scenario.io.yaml_format import line_of
+
+    for actor, ch in changes.items():
+        cat = at + ("changes", actor)
+        field = f"{name}.changes.{actor}"
+        if actor not in actors and actor not in added_here:
+            out.add(line_of(doc, cat), f"{where}.changes", actor,
+                    f"an actor of the scenario ({', '.join(actors)})")
+            continue
+        for key, lo, hi in (("capability", 0, None), ("no_deal", 0, 1)):
+            op = getattr(ch, key)
+            if op is not None:
+                _check_op(out, doc, cat + (key,), f"{field}.{key}", op, lo, hi)
+        for key in ("position", "salience"):
+            for iid, op in getattr(ch, key).items():
+                iat = cat + (key, iid)
+                if iid not in issues:
+                    out.add(line_of(doc, iat), f"{field}.{key}", iid,
+                            f"an issue of the scenario ({', '.join(issues)})")
+                    continue
+                lo, hi = (issues[iid].low, issues[iid].high) if key == "position" else (0, 1)
+                _check_op(out, doc, iat, f"{field}.{key}.{iid}", op, lo, hi)
+                if actor in actors and (actor, iid) not in scenario.stances:
+                    other = "salience" if key == "position" else "position"
+                    if op.set is None or iid not in getattr(ch, other) or \
+                            getattr(ch, other)[iid].set is None:
+                        out.add(line_of(doc, iat), f"{field}.{key}.{iid}", _show(op),
+                                f"set: values for both position and salience ({actor} has "
+                                f"no stance on {iid} to shift)")
 
 
 def _show(op: OpM) -> Any:
@@ -216,20 +268,58 @@ def _check_number(out, doc, at, field, value, lo, hi) -> None:
         out.add(line_of(doc, at), field, value, rng)
 
 
-def _flatten(name: str, by_name: dict, seen: tuple) -> tuple[list, list, str | None]:
+def _flatten(name: str, by_name: dict, seen: tuple, view: str | None = None
+             ) -> tuple[list, list, str | None]:
     if name in seen:
         return [], [], name
     _, lm = by_name[name]
     changes, add = [], []
     for other in lm.combine:
-        c, a, err = _flatten(other, by_name, seen + (name,))
+        c, a, err = _flatten(other, by_name, seen + (name,), view)
         if err:
             return [], [], err
         changes += c
         add += a
-    changes += list(lm.changes.items())
+    own = lm.views[view].changes if view is not None and view in lm.views else lm.changes
+    changes += list(own.items())
     add += list(lm.add.items())
     return changes, add, None
+
+
+def _effect_views(name: str, by_name: dict, seen: tuple = ()) -> set[str]:
+    if name in seen:
+        return set()
+    _, lm = by_name[name]
+    out = set(lm.views)
+    for other in lm.combine:
+        out |= _effect_views(other, by_name, seen + (name,))
+    return out
+
+
+def _view_effects(name: str, by_name: dict, scenario) -> tuple:
+    """(view, changes, evidence) for every view in which this lever (or a part) has an effect."""
+    out = []
+    for vid in sorted(_effect_views(name, by_name)):
+        changes, _, err = _flatten(name, by_name, (), vid)
+        if err:
+            continue
+        evidence = []
+        stack = [name]
+        while stack:
+            _, lm = by_name[stack.pop()]
+            vm = lm.views.get(vid)
+            if vm is not None:
+                src = vm.source or (scenario.views[vid].source if vid in scenario.views else None)
+                evidence += [dict(e.model_dump(exclude_none=True),
+                                  **({"source": e.source or src} if e.quote else {}))
+                             for e in vm.evidence]
+                if vm.quote:
+                    evidence.append({"source": src, "quote": vm.quote})
+                if vm.judgement:
+                    evidence.append({"judgement": vm.judgement})
+            stack += list(lm.combine)
+        out.append((vid, tuple(changes), tuple(evidence)))
+    return tuple(out)
 
 
 # ---- the arrays -------------------------------------------------------------------------------
@@ -256,10 +346,18 @@ class LeverArrays:
     """``[L, a]`` -1 keep, 0 no veto, 1 veto."""
     present: np.ndarray
     """``[L, a]`` False where the actor is removed (or an added actor is not added)."""
+    by_view: Any = None
+    """View id -> the LeverArrays of that view, where a lever has a view effect there."""
 
     @property
     def count(self) -> int:
         return len(self.names)
+
+    def for_view(self, view: str | None) -> "LeverArrays":
+        """The arrays to apply to ``view``'s draws (its own lever effects, else these)."""
+        if self.by_view and view in self.by_view:
+            return self.by_view[view]
+        return self
 
     def apply(self, inputs: Inputs, no_deal: np.ndarray, veto: np.ndarray, lo: int = 0,
               hi: int | None = None) -> tuple[Inputs, np.ndarray, np.ndarray, int]:
@@ -316,8 +414,9 @@ def _compose(ma: np.ndarray, idx: tuple, op: OpM) -> None:
     ma[0][idx], ma[1][idx] = mul, add
 
 
-def compile_levers(scenario, levers: Sequence[Lever]) -> LeverArrays:
-    """Arrays of every lever (lever 0 = ``none``)."""
+def compile_levers(scenario, levers: Sequence[Lever], view: str | None = None) -> LeverArrays:
+    """Arrays of every lever (lever 0 = ``none``). Without ``view``, the arrays also hold,
+    in ``by_view``, the arrays of each view where a lever has its own effect."""
     base = list(scenario.actor_ids)
     added: list[str] = []
     for lv in levers:
@@ -347,7 +446,7 @@ def compile_levers(scenario, levers: Sequence[Lever]) -> LeverArrays:
             for iid, st in na.stances.items():
                 _compose(pos, (k, a, ii[iid]), OpM(set=st.position))
                 _compose(sal, (k, a, ii[iid]), OpM(set=st.salience))
-        for aid, ch in lv.changes:
+        for aid, ch in lv.changes_for(view):
             a = ai[aid]
             if ch.remove:
                 present[k, a] = False
@@ -361,9 +460,13 @@ def compile_levers(scenario, levers: Sequence[Lever]) -> LeverArrays:
                 _compose(pos, (k, a, ii[iid]), op)
             for iid, op in ch.salience.items():
                 _compose(sal, (k, a, ii[iid]), op)
+    by_view = None
+    if view is None:
+        vids = sorted({vid for lv in levers for vid, _, _ in lv.views})
+        by_view = {vid: compile_levers(scenario, levers, vid) for vid in vids} or None
     return LeverArrays((NONE,) + tuple(lv.name for lv in levers),
                        ("as coded",) + tuple(lv.title for lv in levers), tuple(actors),
-                       len(added), cap, nd, pos, sal, veto_set, present)
+                       len(added), cap, nd, pos, sal, veto_set, present, by_view)
 
 
 # ---- the analysis -----------------------------------------------------------------------------
@@ -395,7 +498,8 @@ class WhatIf:
                 "accord_version": __version__, "seed": self.seed, "draws": self.draws,
                 "views": self.views, "models": self.models,
                 "levers": [{"name": lv.name, "title": lv.title, "description": lv.description,
-                            "evidence": list(lv.evidence), "combine": list(lv.combine)}
+                            "evidence": list(lv.evidence), "combine": list(lv.combine),
+                            "views": {vid: list(ev) for vid, _, ev in lv.views}}
                            for lv in self.levers],
                 "forecast": _records(self.forecast), "feasibility": _records(self.feasibility),
                 "notes": self.notes, "skipped_models": self.skipped}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -246,6 +246,10 @@ class CheckReport:
     judgements: int = 0
     """Evidence items that are a coder's judgement only (no quote)."""
     corpus: str | None = None
+    warnings: list[Problem] = field(default_factory=list)
+    """Coding findings that do not fail the check (:mod:`accord.evidence.coding`)."""
+    findings: list[Any] = field(default_factory=list)
+    """Every coding finding (check name, severity, located problem)."""
 
     @property
     def ok(self) -> bool:
@@ -261,6 +265,7 @@ class CheckReport:
         n = len(self.verified)
         return (f"{self.quotes} quotes checked, {n} (field, quote) pairs verified, "
                 f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}, "
+                f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}, "
                 f"{self.judgements} judgement notes")
 
 
@@ -292,17 +297,30 @@ def _fmt_lines(lines) -> str:
     return f", lines {lines[0]}-{lines[1]}" if lines else ""
 
 
-def check(scenario, corpus_dir: str | Path | None = None) -> CheckReport:
+def _all_items(scenario):
+    """(quantity, field) of the base coding, the views and the dated bases."""
+    from ..scenario.model import Scenario
+    from ..scenario.validate import all_quantities
+
+    yield from all_quantities(scenario)
+    for b in getattr(scenario, "bases", {}).values():
+        shell = Scenario(id=scenario.id, title=scenario.title, actors=(), issues=(),
+                         stances={}, views={b.id: b.cells})
+        for q, fld in all_quantities(shell):
+            yield q, "bases" + fld[len("views"):]
+
+
+def check(scenario, corpus_dir: str | Path | None = None, coding: bool = True) -> CheckReport:
     """Verify every quote of ``scenario`` in its cited source document.
 
     Each source's ``file`` is read from ``corpus_dir`` (default: ``scenario.corpus``, else the
     scenario's own folder), restricted to the source's ``lines`` when given. A quote in a view
-    must cite the view's own source. Returns a :class:`CheckReport`; call
-    ``.raise_if_failed()`` to turn its problems into one ScenarioError.
+    must cite the view's own source. With ``coding`` (default), the coding checks of
+    :mod:`accord.evidence.coding` run too: their errors join ``problems``, their warnings go to
+    ``warnings``. Returns a :class:`CheckReport`; call ``.raise_if_failed()`` to turn its
+    problems into one ScenarioError.
     """
     import pandas as pd
-
-    from ..scenario.validate import all_quantities
 
     corpus = _corpus_dir(scenario, corpus_dir)
     default_file = str(scenario.path) if scenario.path else f"<scenario {scenario.id}>"
@@ -359,7 +377,7 @@ def check(scenario, corpus_dir: str | Path | None = None) -> CheckReport:
         docs[src_id] = doc
         return doc
 
-    for q, fld in all_quantities(scenario):
+    for q, fld in _all_items(scenario):
         view = view_of.get(id(q))
         if view is None and fld.startswith("views."):
             view = scenario.views.get(fld.split(".")[1])
@@ -389,8 +407,19 @@ def check(scenario, corpus_dir: str | Path | None = None) -> CheckReport:
                              "view": view.id if view else None, "scenario_file": efile,
                              "scenario_line": eline, "elided": match.elided})
     verified = pd.DataFrame(rows, columns=_VERIFIED_COLUMNS)
+    findings: list = []
+    warnings: list[Problem] = []
+    if coding:
+        from .coding import coding_checks
+
+        for src_id in scenario.sources:
+            if src_id not in docs and scenario.sources[src_id].file:
+                load(src_id, (default_file, None))
+        findings = coding_checks(scenario, docs, cache)
+        problems.extend(f.problem for f in findings if f.severity == "error")
+        warnings = [f.problem for f in findings if f.severity == "warning"]
     return CheckReport(problems, verified, len(results), judgements,
-                       str(corpus) if corpus is not None else None)
+                       str(corpus) if corpus is not None else None, warnings, findings)
 
 
 def _check_one(scenario, quote: str, src_id: str | None, view, fld: str, efile: str,

@@ -33,8 +33,9 @@ in force and held 30 days by the deadline), P(a general ceasefire in effect on t
 FEASIBILITY_KEYS = HEADLINE_KEYS
 """Former name of :data:`HEADLINE_KEYS` (the headline questions once mapped to feasibility)."""
 
-ISSUES = ("territory", "nato", "security_guarantees", "troops", "sanctions", "us_aid",
-          "resources", "eu_membership", "sequencing", "accountability")
+ISSUES = ("territory", "recognition", "nato", "security_guarantees", "guarantee_duration",
+          "troops", "sanctions", "us_aid", "rearmament", "resources", "eu_membership",
+          "sequencing", "accountability", "independence", "security_order")
 
 _REPORTING = ("Facts are established by reporting of at least two of Reuters, the Associated "
               "Press, AFP and the BBC, or by the official texts published by the signatories.")
@@ -49,12 +50,17 @@ FLAGSHIP = "ukraine-2025"
 # What the settlement's text says about each issue (the question's wording); the scale and its
 # anchors come from the flagship scenario itself, so questions and forecasts share one scale.
 _LABELS: dict[str, str] = {
-    "territory": "its provision on the territory Russia occupies",
+    "territory": "its provision on the territory Russia controls (the line, whatever its legal status)",
+    "recognition": "its provision on the legal status of the territory Russia controls (who recognises it as Russian)",
+    "guarantee_duration": "the duration of the security guarantees it gives Ukraine",
+    "rearmament": "its provision on Ukraine's armed forces and their rearmament (caps, Western supply)",
+    "independence": "its provisions on Ukraine's political independence (its government and alignment)",
+    "security_order": "its provisions on the wider European security order (NATO's posture, arms control)",
     "nato": "its provision on Ukraine's membership of NATO",
-    "security_guarantees": "the security guarantees it gives Ukraine, and who backs them",
+    "security_guarantees": "the security guarantees it gives Ukraine: who backs them and how bindingly",
     "troops": "its provision on Western troops or peacekeepers in Ukraine",
     "sanctions": "its provision on sanctions against Russia",
-    "us_aid": "its provision on US military aid to Ukraine and the US–Europe burden",
+    "us_aid": "its provision on US military aid to Ukraine (given, sold, or ended)",
     "resources": "the share of Ukraine's resource revenues it (or a text signed with it) "
                  "gives the United States",
     "eu_membership": "its provision on Ukraine's membership of the European Union",
@@ -160,16 +166,17 @@ def seed_questions(deadline: str = "2027-12-31", ceasefire_by: str = "2027-06-30
         maps_to="territory", low=t_low, high=t_high, anchors=dict(t_anchors),
         categories=("Russia withdraws from territory it holds",
                     "freeze on the line of contact",
-                    "Ukraine cedes territory it holds, without recognising Russian sovereignty",
-                    "Russian sovereignty over occupied territory recognised"),
+                    "Ukraine cedes territory it holds (e.g. the rest of Donbas)",
+                    "Ukraine cedes all of the four annexed oblasts"),
         cuts=tuple(round(t_low + f * span, 9) for f in (0.375, 0.575, 0.875)),
         condition=f"Annulled unless, by {deadline}, {_SIGNED}.",
         text=(f"If Russia and Ukraine sign a settlement by {deadline}, which of four ordered "
               "outcomes describes its territorial provision?"),
         criteria=(f"Conditional: annulled unless, by {deadline} 23:59 UTC, {_SIGNED}. The "
-                  "category is read from the signed text, the first that applies: "
-                  "'recognised' if Ukraine, or the settlement Ukraine signs, recognises Russian "
-                  "sovereignty over any occupied territory, Crimea included; 'cedes' if "
+                  "category is read from the signed text, the first that applies (control "
+                  "only; recognition in law is the separate recognition question): 'all four' "
+                  "if Ukraine withdraws from every part of Donetsk, Luhansk, Zaporizhzhia and "
+                  "Kherson oblasts it controls; 'cedes' if "
                   "Ukraine withdraws from or hands over any territory it controls on the day "
                   "of signature (a land swap included); 'withdraws' if Russia withdraws from "
                   "territory it holds beyond exchanges of small areas along the line; "

@@ -52,7 +52,7 @@ def is_packaged(path: str | Path) -> bool:
 
 
 def source_files(sc: Scenario) -> list[Path]:
-    """The files a scenario was read from (the main file and each view file)."""
+    """The files a scenario was read from (the main file, each view file, each dated base)."""
     from collections.abc import Mapping
 
     if not sc.path:
@@ -60,7 +60,8 @@ def source_files(sc: Scenario) -> list[Path]:
     p = Path(sc.path)
     if isinstance(sc.document, Mapping) and len(sc.document):
         base = p if p.is_dir() else p.parent
-        return [base / name for name in sc.document]
+        dated = [Path(b.file) for b in getattr(sc, "bases", {}).values() if b.file]  # bases/*.yaml
+        return [base / name for name in sc.document] + sorted(dated)
     return [p]
 
 

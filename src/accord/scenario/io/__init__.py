@@ -81,7 +81,12 @@ def read(path: str | Path, format: str | None = None, lenient: bool = False) -> 
             raise Collector(str(path)).fail(None, "--format", format,
                                             f"one of {', '.join(formats())}")
         fmt = formats()[format]
-    return fmt.read(path, lenient=lenient)
+    sc = fmt.read(path, lenient=lenient)
+    if fmt.name == "yaml" and path.is_dir() and (path / "bases").is_dir():
+        from ..bases import attach  # dated bases: each view inherits from a base of its time
+
+        sc = attach(sc, path)
+    return sc
 
 
 def write(scenario: Scenario, path: str | Path, format: str | None = None,
