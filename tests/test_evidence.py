@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accord.errors import ScenarioError
-from accord.evidence import (check, document_id, documents, find_quote, get_document, index,
-                             load_document, normalise, search, verify_store)
+from accord.evidence import (check as check_all, document_id, documents, find_quote,
+                             get_document, index, load_document, normalise, search, verify_store)
 from accord.scenario.model import (Actor, Evidence, Issue, Quantity, Scenario, Source, Stance,
                                    View)
 
@@ -166,6 +166,13 @@ def test_any_run_of_words_is_found_at_its_first_line_however_it_is_restyled(line
 
 
 # ---- checking a scenario ------------------------------------------------------------------
+# These tests are about finding quotes, many of them deliberate fragments; the coding checks
+# (a cut quote is an error there) have their own tests in test_coding_checks.py.
+
+
+def check(scenario, corpus_dir=None):
+    return check_all(scenario, corpus_dir=corpus_dir, coding=False)
+
 
 def test_quotes_in_any_typography_verify_and_report_their_document_line(corpus_dir):
     sc = scenario(corpus_dir, position_evidence=[

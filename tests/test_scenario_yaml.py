@@ -201,7 +201,7 @@ def test_a_veto_carries_evidence_that_is_checked_reported_and_written_back(tmp_p
     sc = io.read(path)
     assert sc.actor("a").veto and sc.actor("a").veto_quantity.evidence[0].quote
     assert sc.view("v").actor("b").veto and not sc.actor("b").veto
-    report = check(sc, corpus_dir=tmp_path)
+    report = check(sc, corpus_dir=tmp_path, coding=False)
     assert report.ok, report.problems
     assert {"actors.a.veto", "views.v.b.veto"} <= set(report.verified["field"])
     out = tmp_path / "out.yaml"
@@ -211,7 +211,7 @@ def test_a_veto_carries_evidence_that_is_checked_reported_and_written_back(tmp_p
     assert [e.quote for e in back.views["v"].veto_quantity["b"].evidence if e.quote] == ["b can block it too"]
     # a wrong quote is reported at the veto's line
     path.write_text(VETO.replace("nothing is agreed without a", "nothing is agreed without b"))
-    bad = check(io.read(path), corpus_dir=tmp_path)
+    bad = check(io.read(path), corpus_dir=tmp_path, coding=False)
     (p,) = bad.problems
     assert p.field == "actors.a.veto.evidence.quote" and p.line == 12
 
@@ -237,11 +237,11 @@ def test_a_deal_carries_evidence_that_is_checked_and_written_back(tmp_path):
     path.write_text(text)
     sc = io.read(path)
     assert [e.quote for e in sc.deal_evidence["truce"]] == ["a truce is likelier than peace"]
-    report = check(sc, corpus_dir=tmp_path)
+    report = check(sc, corpus_dir=tmp_path, coding=False)
     assert report.ok and "deals.truce" in set(report.verified["field"])
     out = tmp_path / "out.yaml"
     io.write(sc, out)
     assert [e.quote for e in io.read(out).deal_evidence["truce"]] == ["a truce is likelier than peace"]
     path.write_text(text.replace("likelier than peace", "likelier than war"))
-    (p,) = check(io.read(path), corpus_dir=tmp_path).problems
+    (p,) = check(io.read(path), corpus_dir=tmp_path, coding=False).problems
     assert p.field == "deals.truce.evidence.quote" and p.line == 9

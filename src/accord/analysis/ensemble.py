@@ -8,6 +8,7 @@ the point forecast (one batch of single-cell variants per model).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -144,14 +145,19 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
         try:
             for idx, inputs in groups:
                 sub = inputs if k == d else _take(inputs, len(idx), d, k)
+                # an issue no actor of these views takes a stance on has no outcome there
+                live = sub.present.any(axis=(0, 1))
+                if not live.all():
+                    sub = sub.subset_issues(np.flatnonzero(live))
                 outcome, _ = _models.run(name, sub, seed=seed)
-                result[idx] = outcome.final.reshape(len(idx), k, -1)
+                result[idx] = _widen(outcome.final, live).reshape(len(idx), k, -1)
                 reasons.append(np.asarray(outcome.stop_reason, dtype=object))
                 ex = outcome.extra or {}
-                path = np.asarray(outcome.forecast)
+                path = _widen(np.asarray(outcome.forecast, float), live)
                 if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
                     tail = path[:, path.shape[1] // 2:]
-                    with np.errstate(all="ignore"):
+                    with np.errstate(all="ignore"), warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)  # issues with no outcome
                         open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
                                         ("max_rounds", "cycle"))[:, None]
                         lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
@@ -161,7 +167,8 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
                         cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan),
                                        open_ & turns))
                 if "nbs_gain_possible" in ex:
-                    no_gain.append(~np.asarray(ex["nbs_gain_possible"], bool)[:, -1])
+                    gain = _widen(np.asarray(ex["nbs_gain_possible"], float), live, 1.0)
+                    no_gain.append(gain[:, -1] == 0)
         except ValueError as exc:
             done[name] = str(exc)
             continue
@@ -188,6 +195,15 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
     timeline = _timeline(scenario, views, summary)
     return Forecast(scenario, seed, d, list(samples), views, samples, summary, disagreement,
                     timeline, notes, skipped, stops, diagnostics)
+
+
+def _widen(a: np.ndarray, live: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """``a`` over the live issues (last axis) spread back over every issue, ``fill`` elsewhere."""
+    if live.all():
+        return a
+    out = np.full(a.shape[:-1] + (live.size,), fill)
+    out[..., live] = a
+    return out
 
 
 def _stop_shares(reasons: list[np.ndarray]) -> dict[str, float]:
@@ -235,9 +251,10 @@ def _summary(scenario: Scenario, views: list[str], samples: dict[str, np.ndarray
         if len(views) > 1:
             groups.append((ENSEMBLE, s.reshape(-1, s.shape[-1])))
         for view, x in groups:
-            with np.errstate(all="ignore"):
-                q = np.nanquantile(x, QUANTILES, axis=0) if not np.isnan(x).all() else \
-                    np.full((3, x.shape[-1]), np.nan)
+            q = np.full((3, x.shape[-1]), np.nan)
+            live = ~np.isnan(x).all(axis=0)  # an issue may have no outcome in a view
+            if live.any():
+                q[:, live] = np.nanquantile(x[:, live], QUANTILES, axis=0)
             for j, issue in enumerate(scenario.issues):
                 rows.append({"issue": issue.id, "model": name, "view": view,
                              "median": float(q[1, j]), "p10": float(q[0, j]),

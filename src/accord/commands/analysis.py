@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..analysis.summary import DRAWS, SEED
+from ..defaults import DRAWS, SEED
 from ..cli import FORMAT_HELP, UsageProblem, _esc, _fmt, _load, _plural, _working, handled, out
 
 BACKEND_HELP = "Where to run the sweep: local (default) or dask."

@@ -9,7 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from ..analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED
+    from ..defaults import DRAWS, DYNAMIC_DRAWS, SEED
     from ..cli import FORMAT_HELP, UsageProblem, _load, _model_list, handled, out
 
     @app.command("report")

@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from ..analysis.summary import DRAWS, DYNAMIC_DRAWS
+    from ..defaults import DRAWS, DYNAMIC_DRAWS
     from ..cli import UsageProblem, err, handled, out
 
     @app.command("serve")

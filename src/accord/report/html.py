@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import __version__
 from .. import models as _models
-from ..analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED
+from ..defaults import DRAWS, DYNAMIC_DRAWS, SEED
 from ..scenario.model import Scenario
 
 _TEMPLATES = Path(__file__).with_name("templates")

@@ -32,7 +32,7 @@ DEFAULT_PORT = 8765
 MAX_BODY = 64 * 1024
 """Largest request body accepted (bytes); an edit is a few hundred."""
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-from ..analysis.summary import DRAWS, DYNAMIC_DRAWS, SEED  # noqa: E402
+from ..defaults import DRAWS, DYNAMIC_DRAWS, SEED  # noqa: E402
 
 INTERACTIVE_DRAWS = DRAWS
 """Draws per view of every computation: the same default as the CLI and the report."""

@@ -292,14 +292,17 @@
     var d = state.detail;
     var cells = {};
     d.cells.forEach(function (c) { cells[c.actor + "|" + c.issue] = c; });
-    var html = "<tr><th>actor</th><th>capability</th>" + d.issues.map(function (i) {
-      return "<th title=\"" + esc(i.question) + "\">" + esc(i.id) + "<br><span class=\"muted small\">pos / sal</span></th>";
+    // issues down, actors across: a scenario has more issues than actors, and this fits the page
+    var html = "<tr><th>issue <span class=\"muted small\">pos / sal</span></th>" + d.actors.map(function (a) {
+      return "<th title=\"" + esc(a.name) + "\">" + esc(a.id) + (a.veto ? " ⚑" : "") + "</th>";
     }).join("") + "</tr>";
-    d.actors.forEach(function (a) {
-      html += "<tr><td title=\"" + esc(a.name) + "\">" + esc(a.id) + (a.veto ? " ⚑" : "") + "</td>";
-      html += "<td class=\"num" + (a.inherited ? " inh" : "") + "\"><button type=\"button\" data-actor=\"" + esc(a.id) +
+    html += "<tr><td>capability</td>" + d.actors.map(function (a) {
+      return "<td class=\"num" + (a.inherited ? " inh" : "") + "\"><button type=\"button\" data-actor=\"" + esc(a.id) +
         "\" data-field=\"capability\">" + g(a.capability.value) + "</button></td>";
-      d.issues.forEach(function (i) {
+    }).join("") + "</tr>";
+    d.issues.forEach(function (i) {
+      html += "<tr><th title=\"" + esc(i.question) + "\">" + esc(i.id) + "</th>";
+      d.actors.forEach(function (a) {
         var c = cells[a.id + "|" + i.id];
         if (!c) { html += "<td class=\"muted\">—</td>"; return; }
         html += "<td class=\"num" + (c.inherited ? " inh" : "") + "\">" +
