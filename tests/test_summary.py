@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -141,3 +142,38 @@ def test_a_broken_levers_file_is_a_note_not_a_lost_forecast(tmp_path):
     s = summarize(accord.load(d), draws=20, models=["compromise"])
     assert s.levers == () and any("levers not run" in n for n in s.notes)
     assert s.issues[0].median == s.issues[0].median  # the forecast is there
+
+
+def test_the_median_standard_error_matches_the_spread_of_medians_over_seeds():
+    from accord.analysis.summary import _weighted_quantiles, median_se
+
+    rng = np.random.default_rng(1)
+    meds, ses = [], []
+    for _ in range(300):  # a one-shot model (2,000 draws) pooled with a dynamic one (200)
+        parts = [rng.normal(40, 10, 2_000), rng.gamma(2.0, 8.0, 200)]
+        meds.append(float(_weighted_quantiles(parts, (0.5,))[0]))
+        ses.append(median_se(parts))
+    spread = float(np.std(meds))
+    assert 0.7 * spread < float(np.mean(ses)) < 1.4 * spread
+
+
+def test_a_probability_standard_error_bounds_the_spread_of_a_mean_of_probabilities():
+    from accord.analysis.summary import proportion_se
+
+    rng = np.random.default_rng(2)
+    means = [rng.beta(0.5, 2.0, 1_000).mean() for _ in range(400)]
+    p = float(np.mean(means))
+    assert float(np.std(means)) <= proportion_se(p, 1_000)
+    assert proportion_se(0.5, 10_000) == pytest.approx(0.005)
+    assert proportion_se(None, 10) is None and proportion_se(0.3, 0) is None
+
+
+def test_every_summary_states_its_monte_carlo_precision_against_the_bound():
+    s = summarize(accord.load("eu-emissions"), draws=400, models=["compromise", "median"],
+                  levers=None)
+    assert s.precision.startswith("Monte-Carlo standard error: medians within ±")
+    assert all(x.mc_se is not None and x.mc_se >= 0 for x in s.issues)
+    assert all(d.mc_se is not None and d.mc_se <= 0.01 for d in s.deals)  # 10⁴ outlook draws
+    few = summarize(accord.load("ukraine-2025"), draws=5, models=["compromise"], levers=None,
+                    outlook=None)
+    assert "ABOVE the bound: raise --draws" in few.precision

@@ -336,6 +336,8 @@ def _print_summary(s, sc) -> None:
     _para(f"{_plural(s.draws, 'draw')} per view ({s.dynamic_draws:,} for dynamic models) · "
           f"seed {s.seed} · {_plural(len(s.views), 'analysis', 'analyses')} pooled · "
           f"{_plural(len(s.models), 'model')}")
+    if s.precision:
+        _para(s.precision)
     out.print("[bold]Conclusion[/bold]")
     for line in s.headline:
         _bullet(line)

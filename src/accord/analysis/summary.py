@@ -27,6 +27,13 @@ from ..defaults import DRAWS, DYNAMIC_DRAWS, OUTLOOK_DRAWS, OUTLOOK_HORIZON, SEE
 REFERENCE_MODELS = ("status_quo",)
 """Models that describe no change; shown, but kept out of the pooled central forecast."""
 INTERVAL = "80% interval"
+MC_BOUND_SCALE = 0.01
+"""Documented bound on the Monte-Carlo standard error of a reported median: a hundredth of the
+issue's scale (±1 point on 0–100). ``Summary.precision`` says whether every median meets it."""
+MC_BOUND_PROBABILITY = 0.01
+"""Documented bound on the Monte-Carlo standard error of a reported probability (±1 pp)."""
+MC_Z = 1.96
+"""Width of Woodruff's interval behind :func:`median_se`, in standard errors."""
 ZONE_LABEL = "share of coding draws with a zone of agreement"
 """What the feasibility fallback measures: NOT a probability that a deal is signed."""
 
@@ -72,6 +79,8 @@ class IssueLine:
     model_medians: dict[str, float]
     status_quo: float | None
     sentence: str
+    mc_se: float | None = None
+    """Monte-Carlo standard error of ``median`` (scale units; :func:`median_se`)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,9 @@ class DealLine:
     start: str | None = None
     """'YYYY-MM' the outlook's months count from (outlook only)."""
     cumulative: tuple[float, ...] = ()
+    mc_se: float | None = None
+    """Monte-Carlo standard error of ``value``: sqrt(p(1 - p)/n), an upper bound for a mean of
+    per-draw probabilities (a variable in [0, 1] with mean p has variance at most p(1 - p))."""
     """P(deal by month k), k = 1 .. horizon (outlook only)."""
 
 
@@ -191,6 +203,9 @@ class Summary:
     notes: tuple[str, ...] = ()
     bases: dict[str, str] = field(default_factory=dict)
     """Which coding and draws each part rests on (views pooled, base coding ...)."""
+    precision: str = ""
+    """The largest Monte-Carlo standard errors of the reported medians and probabilities, against
+    their documented bounds (``MC_BOUND_SCALE``, ``MC_BOUND_PROBABILITY``); every surface prints it."""
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -236,6 +251,8 @@ class OutlookRow:
     """P(deal by month k), k = 1 .. horizon."""
     median_months: int | None
     p_holds_12m: float | None
+    draws: int | None = None
+    """Outlook draws behind this row (all of them for the ensemble)."""
 
     @property
     def by(self) -> str | None:
@@ -266,6 +283,7 @@ def deal_outlook_rows(outlook: Any) -> list[OutlookRow]:
     """
     doc = outlook.to_json() if hasattr(outlook, "to_json") else dict(outlook)
     horizon = int(doc.get("horizon_months") or 0)
+    total, per_view = doc.get("draws"), doc.get("draws_per_view") or doc.get("draws")
     rows = []
     for kind, d in (doc.get("deals") or {}).items():
         entries = list((d.get("views") or {}).items())
@@ -276,7 +294,8 @@ def deal_outlook_rows(outlook: Any) -> list[OutlookRow]:
             start = e.get("start")
             rows.append(OutlookRow(str(kind), str(view), None if start is None else str(start),
                                    horizon or len(cum), cum, e.get("median_months"),
-                                   e.get("p_holds_12m")))
+                                   e.get("p_holds_12m"),
+                                   total if view == "ensemble" else per_view))
     return rows
 
 
@@ -400,7 +419,8 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
     return Summary(sc.id, sc.title, sc.sha256, __version__, int(fc.draws), int(dd), fc.seed,
                    tuple(fc.models), pooled, tuple(fc.views), headline, settlement, issues,
                    deals, source,
-                   levers, dis, judgement, notes_m, notes, bases)
+                   levers, dis, judgement, notes_m, notes, bases,
+                   _precision(sc, issues, deals))
 
 
 def unit_of(issue) -> str:
@@ -438,6 +458,55 @@ def _weighted_quantiles(parts: list[np.ndarray], q: Sequence[float]) -> np.ndarr
     return np.interp(q, c, v)
 
 
+def median_se(parts: list[np.ndarray], z: float = MC_Z) -> float | None:
+    """Monte-Carlo standard error of the median of samples pooled as :func:`_weighted_quantiles`.
+
+    Woodruff's (1952) interval: the pooled distribution function at the median, F̂(m), has
+    variance Σ_i F_i(m)(1 − F_i(m)) / n_i / P² over the P equally weighted parts (model × view,
+    n_i draws each); the quantiles at 0.5 ± z·sd(F̂) bound the median, and their distance over 2z
+    is its standard error. Parts are taken as independent; the models of one view share its
+    coding draws, so this is a guide, not exact.
+    """
+    live = [p[~np.isnan(p)] for p in parts]
+    live = [p for p in live if len(p)]
+    if not live:
+        return None
+    m = float(_weighted_quantiles(live, (0.5,))[0])
+    var_f = sum(float((p <= m).mean()) * (1 - float((p <= m).mean())) / len(p) for p in live)
+    d = z * math.sqrt(var_f) / len(live)
+    lo, hi = _weighted_quantiles(live, (max(0.0, 0.5 - d), min(1.0, 0.5 + d)))
+    return float((hi - lo) / (2 * z))
+
+
+def proportion_se(p: float | None, n: int | None) -> float | None:
+    """Monte-Carlo standard error of a share or mean probability ``p`` over ``n`` draws (a bound
+    for a mean of per-draw probabilities)."""
+    if p is None or not n or (isinstance(p, float) and math.isnan(p)):
+        return None
+    return math.sqrt(max(0.0, p * (1 - p)) / n)
+
+
+def _precision(sc, issues, deals) -> str:
+    """One sentence: the largest standard errors against their documented bounds."""
+    parts = []
+    rel = [(x.mc_se / ((sc.issue(x.issue).high - sc.issue(x.issue).low) or 1.0), x)
+           for x in issues if x.mc_se is not None]
+    if rel:
+        r, x = max(rel, key=lambda t: t[0])
+        parts.append(f"medians within ±{x.mc_se:.2g} {unit_of(sc.issue(x.issue))} (largest: "
+                     f"{x.issue}, {100 * r:.2g}% of its scale; bound {100 * MC_BOUND_SCALE:g}%)")
+    ps = [(d.mc_se, d) for d in deals if d.mc_se is not None]
+    if ps:
+        se, d = max(ps, key=lambda t: t[0])
+        parts.append(f"probabilities within ±{100 * se:.2f} pp (largest: {d.deal}; bound "
+                     f"±{100 * MC_BOUND_PROBABILITY:g} pp)")
+    if not parts:
+        return ""
+    over = any(r > MC_BOUND_SCALE for r, _ in rel) or any(se > MC_BOUND_PROBABILITY for se, _ in ps)
+    return ("Monte-Carlo standard error: " + "; ".join(parts)
+            + ("; ABOVE the bound: raise --draws" if over else "") + ".")
+
+
 def _nearest(issue, x: float) -> tuple[float | None, str | None]:
     if not issue.anchors or x is None or np.isnan(x):
         return None, None
@@ -459,6 +528,8 @@ def _issue_lines(sc, fc, pooled, label) -> tuple[IssueLine, ...]:
     s = fc.summary
     for j, issue in enumerate(sc.issues):
         p10, med, p90 = (float(x) for x in _pooled(fc, pooled, j))
+        se = median_se([fc.samples[m][v, :, j] for m in pooled
+                        for v in range(fc.samples[m].shape[0])])
         pt, text = _nearest(issue, med)
         _, lo_t = _nearest(issue, p10)
         _, hi_t = _nearest(issue, p90)
@@ -477,7 +548,7 @@ def _issue_lines(sc, fc, pooled, label) -> tuple[IssueLine, ...]:
                         f"{'' if (issue.extra or {}).get('unit') else ' on the ' + f'{issue.low:g}–{issue.high:g} scale'}"
                         f"; {span}).")
         out.append(IssueLine(issue.id, issue.question, unit, med, p10, p90, text, pt, lo_t,
-                             hi_t, meds, issue.status_quo, sentence))
+                             hi_t, meds, issue.status_quo, sentence, se))
     return tuple(out)
 
 
@@ -491,7 +562,10 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
     blockers: dict[str, tuple[Blocker, ...]] = {}
     issues_of: dict[str, tuple[str, ...]] = {COMPREHENSIVE: tuple(sc.issue_ids),
                                               **{d: tuple(v) for d, v in sc.deals.items()}}
+    feas_draws = None
     if feas is not None:
+        views = {v for v in feas.summary.view if v != "ensemble"}
+        feas_draws = int(feas.draws) * max(1, len(views)) or None
         label = "ensemble" if "ensemble" in set(feas.summary.view) else feas.summary.view.iloc[0]
         for r in feas.summary[feas.summary.view == label].itertuples():
             zone[r.deal] = (float(r.p_feasible), float(r.p_low), float(r.p_high))
@@ -518,7 +592,8 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
             out.append(DealLine(r.deal, issues_of.get(r.deal, ()), "outlook", label,
                                 r.p_by_horizon, None, None, r.by, r.median_months, r.p_holds_12m,
                                 None if z is None else z[0], blockers.get(r.deal, ()), sent,
-                                r.start, tuple(r.cumulative)))
+                                r.start, tuple(r.cumulative),
+                                proportion_se(r.p_by_horizon, r.draws)))
         return tuple(out), "outlook"
     for d, (p, lo, hi) in zone.items():
         bl = blockers.get(d, ())
@@ -529,7 +604,8 @@ def _deal_lines(sc, feas, outlook) -> tuple[tuple[DealLine, ...], str]:
             sent += (f"; {bl[0].name} blocks it in {100 * bl[0].p_blocks:.0f}% of draws "
                      f"(short by {bl[0].median_shortfall:.3f} utility on a 0–1 scale)")
         out.append(DealLine(d, issues_of.get(d, ()), "feasibility", ZONE_LABEL, p, lo, hi, None,
-                            None, None, p, bl, sent + "."))
+                            None, None, p, bl, sent + ".",
+                            mc_se=proportion_se(p, feas_draws)))
     return tuple(out), "feasibility"
 
 

@@ -16,6 +16,7 @@ value on [0, 1], a capability at 0 or above (documented clipping of ``plus``/``t
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -584,4 +585,6 @@ def _nanq(x: np.ndarray, q) -> np.ndarray:
     """Quantiles over the draw axis (axis 1) that ignore NaN (models without a forecast)."""
     if not np.isnan(x).any():
         return np.quantile(x, q, axis=1)
-    return np.nanquantile(x, q, axis=1)
+    with warnings.catch_warnings():  # an issue no actor of a view takes a stance on: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanquantile(x, q, axis=1)

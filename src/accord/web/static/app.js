@@ -233,7 +233,7 @@
       $("conclusion").removeAttribute("data-pending");
       box.textContent = "every model: " + r.draws.toLocaleString("en") + " draws per view (" +
         r.summary.dynamic_draws.toLocaleString("en") + " for dynamic models) · seed " + r.seed +
-        " · " + job.seconds + " s";
+        " · " + job.seconds + " s" + (r.summary.precision ? " · " + r.summary.precision : "");
     }).catch(function (e) {
       if (token !== state.token) { return; }
       $("conclusion").removeAttribute("data-pending");
