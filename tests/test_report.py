@@ -69,6 +69,20 @@ def test_the_report_shows_every_issue_with_its_figures(flagship_report):
     assert "Disagreement map" in html
 
 
+def test_the_report_shows_each_view_against_its_authors_conclusion(flagship_report,
+                                                                   copied_flagship):
+    from accord.analysis.validity import validity
+
+    _, html = flagship_report
+    table = html[html.index('id="validity-table"'):]
+    table = table[:table.index("</table>")]
+    rows = validity(accord.load(str(copied_flagship)), seed=7)
+    assert table.count("<tr>") == 1 + len(rows) == 7
+    for r in rows:  # the same verdicts as `accord validity` with the report's seed
+        row = table[table.index(f"<td>{r.view}<br>"):]
+        assert f"<strong>{r.agree}</strong>" in row[:row.index("</tr>")]
+
+
 def test_the_evidence_table_says_when_the_corpus_is_missing(flagship_report):
     _, html = flagship_report
     assert "corpus not found" in html

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ValidityRow", "validity", "render", "LOW", "HIGH", "HORIZON", "DRAWS", "SEED"]
+__all__ = ["ValidityRow", "validity", "render", "has_conclusions", "outlook_words", "LOW", "HIGH", "HORIZON", "DRAWS", "SEED"]
 
 LOW = 0.25
 """A claim that something is unlikely holds when accord gives it less than this."""
@@ -142,6 +142,18 @@ def validity(scenario, horizon: int = HORIZON, draws: int = DRAWS, seed: int = S
     return rows
 
 
+def has_conclusions(scenario) -> bool:
+    """Whether the scenario ships its authors' conclusions (``conclusions.yaml``)."""
+    return bool(_conclusions(scenario))
+
+
+def outlook_words(o: dict[str, Any], horizon: int = HORIZON) -> str:
+    """One deal kind of a row's outlook in words (the docs table and the report share it)."""
+    return (f"{_pct(o['p12'])} by 12 mo, {_pct(o['p36'])} by 36 mo, median "
+            f"{o['median_months'] if o['median_months'] is not None else '>' + str(horizon)} mo, "
+            f"holds 12 mo {_pct(o['p_holds_12m'])}")
+
+
 def _pct(p) -> str:
     return "—" if p is None or p != p else f"{100 * p:.0f}%"
 
@@ -169,10 +181,7 @@ def render(rows: list[ValidityRow], scenario, horizon: int = HORIZON, draws: int
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        out = "<br>".join(
-            f"{k}: {_pct(o['p12'])} by 12 mo, {_pct(o['p36'])} by 36 mo, median "
-            f"{o['median_months'] if o['median_months'] is not None else '>' + str(horizon)} mo, "
-            f"holds 12 mo {_pct(o['p_holds_12m'])}" for k, o in r.outlook.items())
+        out = "<br>".join(f"{k}: {outlook_words(o, horizon)}" for k, o in r.outlook.items())
         feas = "<br>".join(f"{k}: {_pct(p)}" for k, p in r.feasible.items())
         claims = "<br>".join(f"{'✓' if c['holds'] else '✗'} {c['text']} ({c['accord']})"
                              for c in r.claims) or "none the text makes"

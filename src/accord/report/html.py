@@ -743,10 +743,33 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
         summary=summary, fig_settlement=Markup(fig_settlement),
         summary_json=Markup(_json_script(summary.to_json())),
         optional=optional, evidence=_evidence(sc, opts), n_figures=figs.count,
+        validity=_validity(sc, fc.seed, progress),
         actors=[{"id": a.id, "name": a.name, "capability": f"{a.capability.value:g}",
                  "veto": a.veto} for a in sc.actors],
         views=json_doc["views"], deals=dict(sc.deals),
         has_dynamic=bool(traj), has_bdm=has_bdm)
+
+
+def _validity(sc: Scenario, seed, progress) -> dict[str, Any] | None:
+    """Each view against its author's conclusion, as ``accord validity`` computes it (its own
+    draws and horizon, so the report shows the numbers of docs/flagship-validity.md)."""
+    from ..analysis import validity as V
+
+    if not sc.views or not V.has_conclusions(sc):
+        return None
+    if progress:
+        progress("validity")
+    rows = V.validity(sc, seed=0 if seed is None else seed)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.agree] = counts.get(r.agree, 0) + 1
+    return {"rows": [{**r.to_dict(), "outlook": {k: V.outlook_words(o) for k, o in r.outlook.items()}}
+                     for r in rows],
+            "counts": sorted(counts.items()),
+            "note": (f"accord validity: outlook over {V.HORIZON} months, {V.DRAWS:,} draws per view, "
+                     f"seed {0 if seed is None else seed}; \"unlikely\" holds below {V.LOW:.0%}, "
+                     f"\"likely\" at {V.HIGH:.0%} or more. No number is coded from these "
+                     "conclusions.")}
 
 
 def _num(x: float, issue) -> str:
