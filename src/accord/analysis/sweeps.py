@@ -234,15 +234,6 @@ def run(scenario, draws: int = 2_000, seed: int | None = 0, levers=None,
     return _glue(tasks, results, meta, levers, seed)
 
 
-def local_threads(n_tasks: int) -> int:
-    """Threads for the local backend: ``ACCORD_THREADS`` or the cores, at most one per task."""
-    import os
-
-    want = os.environ.get("ACCORD_THREADS")
-    k = int(want) if want and want.isdigit() and int(want) > 0 else (os.cpu_count() or 1)
-    return max(1, min(k, n_tasks))
-
-
 def check_backend(backend: str, scheduler: str | None) -> None:
     if backend not in BACKENDS:
         raise ValueError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -260,15 +251,11 @@ def map_tasks(fn, tasks: list, backend: str = "local", scheduler: str | None = N
 def _map(tasks: list, backend: str, scheduler: str | None, client, fn=None) -> list:
     fn = run_task if fn is None else fn
     if backend == "local":
-        workers = local_threads(len(tasks))
-        if workers == 1:
-            return [fn(t) for t in tasks]  # a loop over chunks, each one batch
-        from concurrent.futures import ThreadPoolExecutor
+        from .._threads import map_ordered
 
         # each chunk is one batch of numpy and nogil compiled code: threads overlap them, and
         # every task has its own seed, so the results are the same bytes in any order
-        with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(fn, tasks))
+        return map_ordered(fn, tasks)
     from distributed import Client, LocalCluster
 
     own_client = own_cluster = None

@@ -1022,14 +1022,9 @@ def _per_run_loop() -> bool:
 
 def _workers(d: int) -> int:
     """Threads for a batch of d draws: one per usable core, none for small batches."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    env = os.environ.get("ACCORD_THREADS")
-    if env:
-        cores = max(1, int(env))
-    return max(1, min(cores, d // 16))
+    from .._threads import cores
+
+    return max(1, min(cores(), d // 16))
 
 
 def _run_draws(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, record):
@@ -1056,13 +1051,9 @@ def _run_draws(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, re
                           log_f if first else dummy_f, log_i if first else dummy_i,
                           record and first)
 
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    from .._threads import map_ordered
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(job, blocks))
-    else:
-        parts = [job(bl) for bl in blocks]
+    parts = map_ordered(job, blocks, workers)
     pref = np.concatenate([q[0] for q in parts])
     vote = np.concatenate([q[1] for q in parts])
     nex = np.concatenate([q[2] for q in parts])

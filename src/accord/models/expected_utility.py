@@ -61,13 +61,12 @@ a lane with all actors at one position is a fixed point.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
+from .._threads import cores, map_ordered
 from .base import Inputs, ModelSpec, Outcome, Param
 
 __all__ = ["SPECS", "PRESETS", "config", "internals", "quadrant", "quadrant_figure",
@@ -590,7 +589,6 @@ def _lanes(inputs: Inputs, cfg: Config):
     return x, cap, np.where(pres, sal, 0.0), pres, rg
 
 
-_THREADS = min(4, os.cpu_count() or 1)
 _REASONS = ("max_rounds", "converged", "cycle", "tolerance", "degenerate")
 
 
@@ -677,12 +675,8 @@ def _run(inputs: Inputs, *, rounds: int, rng: np.random.Generator | None = None,
         return _simulate(x0[sl], c[sl], s[sl], pres[sl], rg[sl], cfg, rounds, kb)
 
     starts = range(0, max(L, 1), block)
-    if len(starts) > 1 and _THREADS > 1:
-        # blocks are independent, so threads (numpy releases the GIL) give identical bytes
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            parts = list(pool.map(job, starts))
-    else:
-        parts = [job(b0) for b0 in starts]
+    # blocks are independent, so threads (numpy releases the GIL) give identical bytes
+    parts = map_ordered(job, starts, min(4, cores()))
     X = np.concatenate([p[0] for p in parts])
     RISK = np.concatenate([p[1] for p in parts])
     reason = np.concatenate([p[2] for p in parts])
