@@ -62,3 +62,49 @@ def launch_chromium():
         pytest.skip(msg)
     pytest.importorskip("playwright.sync_api")
     return lambda p: p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@pytest.fixture
+def accord_server():
+    """``start(data, *args)`` runs ``accord serve DATA --port P ARGS`` on a free port and returns
+    its URL once it answers; every server started is stopped at teardown."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    procs = []
+
+    def start(data: Path, *args: str) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep +
+               os.environ.get("PYTHONPATH", "")}
+        proc = subprocess.Popen([sys.executable, "-c", "from accord.cli import main; main()",
+                                 "serve", str(data), "--port", str(port), *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/api/scenarios", timeout=30).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"accord serve did not start: {out}")
+            time.sleep(0.2)
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

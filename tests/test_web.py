@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -356,40 +352,9 @@ def test_cross_origin_writes_are_refused(client, data, origin):
 # ---- end to end in Chromium --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(data):
-    import httpx
-
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from accord.cli import main; main()",
-                             "serve", str(data), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/scenarios", timeout=30).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"accord serve did not start: {out}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def server(data, accord_server):
+    return accord_server(data)
 
 
 def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path, launch_chromium):
@@ -449,34 +414,9 @@ def test_in_chromium_an_edit_updates_the_forecast(server, data, tmp_path, launch
 
 
 @pytest.fixture
-def small_server(data):
+def small_server(data, accord_server):
     """`accord serve` with few draws, so that every model finishes in seconds."""
-    import httpx
-
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from accord.cli import main; main()",
-                             "serve", str(data), "--port", str(port), "--draws", "100",
-                             "--dynamic-draws", "10"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/scenarios", timeout=30).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("accord serve did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return accord_server(data, "--draws", "100", "--dynamic-draws", "10")
 
 
 FITS = """() => {

@@ -11,10 +11,6 @@ import datetime
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -189,42 +185,9 @@ READ_WPM = 200
 """Reading speed for the suggested sentences and the anchors a first-time coder reads."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(data):
-    import httpx
-
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep +
-           os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", "from accord.cli import main; main()",
-                             "serve", str(data), "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/scenarios", timeout=30).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"accord serve did not start: {out}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def server(data, accord_server):
+    return accord_server(data)
 
 
 def test_in_chromium_a_first_time_coder_codes_a_cell_from_the_source(server, data, tmp_path,
