@@ -8,7 +8,8 @@ plain loop).
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, TypeVar
+from collections import deque
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -27,11 +28,46 @@ def cores() -> int:
 
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``[fn(x) for x in items]``, on up to ``workers`` threads (default :func:`cores`)."""
+    return list(imap_ordered(fn, items, workers))
+
+
+def imap_ordered(fn: Callable[[T], R], items: Iterable[T],
+                 workers: int | None = None) -> Iterator[R]:
+    """``(fn(x) for x in items)`` in order, on up to ``workers`` threads: a consumer that
+    folds each result in as it comes holds about one result per thread, not all of them."""
     items = list(items)
     k = max(1, min(cores() if workers is None else workers, len(items)))
     if k == 1:
-        return [fn(x) for x in items]
+        yield from (fn(x) for x in items)
+        return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=k) as pool:
-        return list(pool.map(fn, items))
+        pending = deque()
+        it = iter(items)
+        for x in it:  # keep k tasks in flight (k + 1 results alive at most), in order
+            pending.append(pool.submit(fn, x))
+            if len(pending) > k:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def limit_arenas() -> None:
+    """One glibc malloc arena per core (``M_ARENA_MAX`` = :func:`cores`), for a process that
+    runs accord's jobs (the CLI, the web server), not a library caller's.
+
+    glibc gives each new thread an arena of its own, up to 8 per core (numpy's, numba's and
+    ours); the ``[draws, a, i]`` temporaries a thread frees stay mapped in its arena, and on
+    the flagship forecast that spread adds about 50 MB to the peak (``bench/mainjob.py``).
+    One arena per core keeps the speed (one arena in all costs about 8% in lock waits). A
+    user's own ``MALLOC_ARENA_MAX`` wins; elsewhere than glibc this does nothing.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, cores())  # M_ARENA_MAX (malloc.h)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass

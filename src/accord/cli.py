@@ -655,6 +655,9 @@ _register()
 
 
 def main() -> None:
+    from ._threads import limit_arenas
+
+    limit_arenas()
     app()
 
 

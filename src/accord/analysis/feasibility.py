@@ -64,23 +64,71 @@ MODES = ("reserved", "status_quo")
 def weights(salience: np.ndarray, position: np.ndarray, low: np.ndarray,
             high: np.ndarray) -> np.ndarray:
     """``w[..., a, i] = s_ai / (high_i - low_i) / sum_i s_ai``; 0 where no stance."""
-    s = np.where(np.isnan(position), 0.0, np.nan_to_num(salience, nan=0.0))
-    total = s.sum(axis=-1, keepdims=True)
-    width = np.asarray(high, float) - np.asarray(low, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(total > 0, s / np.where(total > 0, total, 1.0), 0.0) / np.where(width > 0, width, 1.0)
-    return np.where(width > 0, w, 0.0)
+    shape = np.broadcast_shapes(np.shape(salience), np.shape(position))
+    flat = lambda y: np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
+        (-1,) + shape[-2:])
+    width = np.broadcast_to(np.asarray(high, float) - np.asarray(low, float), shape[-1:])
+    return _weights(flat(salience), flat(position), np.ascontiguousarray(width)).reshape(shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _weights(sal, pos, width):  # pragma: no cover - compiled
+    n, a_n, i_n = sal.shape
+    w = np.zeros((n, a_n, i_n))
+    for d in range(n):
+        for a in range(a_n):
+            total = 0.0
+            for j in range(i_n):
+                if not (np.isnan(pos[d, a, j]) or np.isnan(sal[d, a, j])):
+                    total += sal[d, a, j]
+            if not total > 0:
+                continue
+            for j in range(i_n):
+                if width[j] > 0 and not (np.isnan(pos[d, a, j]) or np.isnan(sal[d, a, j])):
+                    w[d, a, j] = sal[d, a, j] / total / width[j]
+    return w
+
+
+def nan0(x: np.ndarray) -> np.ndarray:
+    """``x`` with NaN as 0 (positions, saliences and no-deal values are finite or NaN, so
+    this is ``np.nan_to_num`` without its two passes for infinities)."""
+    return np.where(np.isnan(x), 0.0, x)
 
 
 def utility(x: np.ndarray, position: np.ndarray, w: np.ndarray,
-            issues: np.ndarray | None = None) -> np.ndarray:
+            issues: np.ndarray | None = None, p0: np.ndarray | None = None) -> np.ndarray:
     """``u[..., a]`` of settlements ``x[..., i]`` (only the issues in the boolean ``issues``
-    mask count when given: the reserved reading of a narrow deal)."""
-    loss = w * np.abs(x[..., None, :] - np.nan_to_num(position))
-    loss = np.where(w > 0, loss, 0.0)
-    if issues is not None:
-        loss = np.where(issues, loss, 0.0)
-    return 1.0 - loss.sum(axis=-1)
+    mask count when given: the reserved reading of a narrow deal). ``p0``: ``nan0(position)``
+    when the caller already has it."""
+    count = np.ones(w.shape[-1], bool) if issues is None else np.asarray(issues, bool)
+    return 1.0 - loss(w, nan0(position) if p0 is None else p0, x, count)
+
+
+def loss(w: np.ndarray, p0: np.ndarray, x: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``[..., a]`` ``sum_{i in count, w > 0} w_ai |x_i - p0_ai|`` for settlements
+    ``x [..., i]`` (broadcast over actors), in one compiled pass: no ``[n, a, i]``
+    temporaries, which in a what-if batch of 10^4 draws × levers are the cost."""
+    shape = np.broadcast_shapes(w.shape, p0.shape, x.shape[:-1] + (1, x.shape[-1]))
+    a, i = shape[-2:]
+    flat = lambda y, tail: np.ascontiguousarray(np.broadcast_to(y, shape[:-2] + tail),
+                                                float).reshape((-1,) + tail)
+    out = _loss(flat(w, (a, i)), flat(p0, (a, i)), flat(x, (i,)),
+                np.ascontiguousarray(count, np.bool_))
+    return out.reshape(shape[:-1])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _loss(w, p0, x, count):  # pragma: no cover - compiled
+    n, a_n, i_n = w.shape
+    out = np.zeros((n, a_n))
+    for d in numba.prange(n):
+        for a in range(a_n):
+            t = 0.0
+            for j in range(i_n):
+                if count[j] and w[d, a, j] > 0:
+                    t += w[d, a, j] * abs(x[d, j] - p0[d, a, j])
+            out[d, a] = t
+    return out
 
 
 # ---- the exact max-min solver ---------------------------------------------------------------
@@ -248,13 +296,26 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _maxmin_batch(w, p, q, c, veto, move, eps):  # pragma: no cover - compiled
+def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps):  # pragma: no cover - compiled
     n, a_n, i_n = w.shape
     values = np.empty(n)
     xs = np.empty((n, i_n))
     ok = np.empty(n, np.bool_)
     for d in numba.prange(n):  # independent problems: both cores
-        v, x, good = _maxmin_one(w[d], p[d], q[d], c[d], veto[d], move[d], eps)
+        # this problem's weights (scaled per actor) and candidates (positions clipped to the
+        # red-line box, as np.clip: min(max(p, lo), hi)), built here, not as [n, a, i] arrays
+        wd = np.empty((a_n, i_n))
+        qd = np.empty((a_n, i_n))
+        for a in range(a_n):
+            for j in range(i_n):
+                wd[a, j] = scale[d, a] * w[d, a, j]
+                v = p[d, a, j]
+                if v < lo[d, j]:
+                    v = lo[d, j]
+                if v > hi[d, j]:
+                    v = hi[d, j]
+                qd[a, j] = v
+        v, x, good = _maxmin_one(wd, p[d], qd, c[d], veto[d], move[d], eps)
         values[d] = v
         xs[d] = x
         ok[d] = good
@@ -262,26 +323,30 @@ def _maxmin_batch(w, p, q, c, veto, move, eps):  # pragma: no cover - compiled
 
 
 def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
-           move: np.ndarray, candidates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact ``max_x min_{veto a} (c_a - sum_{i in move} w_ai |x_i - p_ai|)`` per problem.
+           move: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None,
+           scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``max_x min_{veto a} (c_a - sum_{i in move} s_a w_ai |x_i - p_ai|)`` per problem.
 
     w, position ``[n, a, i]``; c ``[n, a]``; veto ``[n, a]`` bool; move ``[n, i]`` bool (the
-    issues the settlement may set). ``candidates`` ``[n, a, i]`` (default: the positions) are
-    the veto players' positions clipped to the box the red lines leave: over a box the inner
-    weighted-median problem is solved at a clipped position, so the LP stays exact. Returns
-    (value ``[n]``, package ``[n, i]`` with NaN where the issue does not move or no veto player
-    has a stance on it). ``value`` is ``+inf`` for a problem without veto players.
+    issues the settlement may set); ``scale`` ``[n, a]`` (default 1) multiplies each actor's
+    weights (a deal's chance to hold). ``low``/``high`` ``[n, i]`` (default open) is the box
+    the red lines leave: the candidates are the veto players' positions clipped to it (over a
+    box the inner weighted-median problem is solved at a clipped position, so the LP stays
+    exact). Returns (value ``[n]``, package ``[n, i]`` with NaN where the issue does not move
+    or no veto player has a stance on it). ``value`` is ``+inf`` for a problem without veto
+    players.
     """
     n, a, i = position.shape
-    # contiguous, writeable copies: one compiled signature whatever the caller passes
-    w = np.require(np.broadcast_to(w, (n, a, i)), float, ["C", "W"])
-    p = np.require(position, float, ["C", "W"])
-    q = p if candidates is None else np.require(np.broadcast_to(candidates, (n, a, i)), float,
-                                                ["C", "W"])
-    c = np.require(np.broadcast_to(c, (n, a)), float, ["C", "W"])
-    veto = np.require(np.broadcast_to(veto, (n, a)), np.bool_, ["C", "W"])
-    move = np.require(np.broadcast_to(move, (n, i)), np.bool_, ["C", "W"])
-    values, xs, ok = _maxmin_batch(w, p, q, c, veto, move, 1e-12)
+
+    def req(x, shape, dtype=float):  # contiguous: one compiled signature whatever is passed
+        return np.require(np.broadcast_to(x, shape), dtype, ["C"])
+
+    lo = req(-np.inf if low is None else low, (n, i))
+    hi = req(np.inf if high is None else high, (n, i))
+    values, xs, ok = _maxmin_batch(req(w, (n, a, i)), req(position, (n, a, i)), lo, hi,
+                                   req(1.0 if scale is None else scale, (n, a)),
+                                   req(c, (n, a)), req(veto, (n, a), np.bool_),
+                                   req(move, (n, i), np.bool_), 1e-12)
     if not ok.all():  # pragma: no cover - a safety net, never seen
         raise RuntimeError(f"feasibility LP did not converge for {int((~ok).sum())} problems")
     return values, xs
@@ -442,17 +507,21 @@ class Problem:
     U: np.ndarray
     conflict: np.ndarray
     red_block: np.ndarray
-    candidates: np.ndarray
     w: np.ndarray
     fixed_loss: np.ndarray
     """``[n, a]`` loss on pinned issues (and, read at the status quo, unsettled ones)."""
 
 
 def problem(inputs: Inputs, w: np.ndarray, name: str, mask: np.ndarray, veto: np.ndarray,
-            terms: Terms, unsettled: str, status_quo: np.ndarray | None = None) -> Problem:
-    """Consenting players, the box their red lines leave, conflicts and fixed losses."""
+            terms: Terms, unsettled: str, status_quo: np.ndarray | None = None,
+            p0: np.ndarray | None = None) -> Problem:
+    """Consenting players, the box their red lines leave, conflicts and fixed losses.
+
+    No ``[n, a, i]`` array is made here (in a what-if batch those are the cost): the LP clips
+    the candidates to the box itself, and the fixed losses are one compiled pass."""
     n, a, i = inputs.shape
     p = inputs.position
+    p0 = nan0(p) if p0 is None else p0
     sq = inputs.status_quo if status_quo is None else status_quo
     pin = np.asarray(terms.pins.get(name, np.full(i, np.nan)), float)
     pinned = ~np.isnan(pin)
@@ -465,20 +534,22 @@ def problem(inputs: Inputs, w: np.ndarray, name: str, mask: np.ndarray, veto: np
     conflict = bad.any(-1)
     red_block = np.zeros((n, a), bool)
     if conflict.any():  # who blocks: consenting players whose bound binds on a conflicting issue
-        lo_bind = consent[..., None] & np.isclose(terms.red_low, L[:, None, :])
-        hi_bind = consent[..., None] & np.isclose(terms.red_high, U[:, None, :])
-        red_block = ((lo_bind | hi_bind) & bad[:, None, :]).any(-1)
-    cand = np.clip(p, L[:, None, :], U[:, None, :])
-    with np.errstate(invalid="ignore"):
-        fixed = np.where(pinned & (w > 0), w * np.abs(pin - np.nan_to_num(p)), 0.0).sum(-1)
-        if unsettled == "status_quo" and not touched.all():
-            free = ~touched
-            missing = free & np.isnan(sq)
-            if missing.any():
-                raise ValueError(f"deal {name!r} keeps issues at the status quo but the scenario "
-                                 f"gives none for {', '.join(np.asarray(inputs.issues)[missing])}")
-            fixed = fixed + np.where(free & (w > 0), w * np.abs(sq - np.nan_to_num(p)), 0.0).sum(-1)
-    return Problem(name, mask, touched, pin, consent, L, U, conflict, red_block, cand, w, fixed)
+        r = np.flatnonzero(conflict)  # the draws in conflict only
+        lo_bind = consent[r, :, None] & np.isclose(terms.red_low, L[r, None, :])
+        hi_bind = consent[r, :, None] & np.isclose(terms.red_high, U[r, None, :])
+        red_block[r] = ((lo_bind | hi_bind) & bad[r, None, :]).any(-1)
+    # loss on pinned issues, and (read at the status quo) on unsettled ones
+    at = np.where(pinned, pin, np.nan)
+    if unsettled == "status_quo" and not touched.all():
+        free = ~touched
+        missing = free & np.isnan(sq)
+        if missing.any():
+            raise ValueError(f"deal {name!r} keeps issues at the status quo but the scenario "
+                             f"gives none for {', '.join(np.asarray(inputs.issues)[missing])}")
+        at = np.where(free, sq, at)
+    held = ~np.isnan(at)
+    fixed = loss(w, p0, np.where(held, at, 0.0), held) if held.any() else np.zeros((n, a))
+    return Problem(name, mask, touched, pin, consent, L, U, conflict, red_block, w, fixed)
 
 
 def package_fill(pr: Problem, x: np.ndarray, inputs: Inputs,
@@ -496,7 +567,7 @@ def solve(pr: Problem, c: np.ndarray, p_h: np.ndarray, renewal: np.ndarray,
           position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``max_x min_consenting [P·(c - fixed - L(x)) - (1 - P)·r]`` (value ``[n]``, x ``[n, i]``)."""
     cc = p_h * (c - pr.fixed_loss) - (1.0 - p_h) * renewal
-    value, x = maxmin(p_h[..., None] * pr.w, position, cc, pr.consent, pr.mask, pr.candidates)
+    value, x = maxmin(pr.w, position, cc, pr.consent, pr.mask, pr.L, pr.U, p_h)
     return np.where(pr.conflict, -np.inf, value), x
 
 
@@ -521,19 +592,20 @@ def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray
     nd = np.broadcast_to(np.asarray(no_deal, float), (n, a))
     w = weights(inputs.salience, inputs.position, inputs.low, inputs.high)
     p = inputs.position
-    c = 1.0 - np.nan_to_num(nd, nan=0.0)
+    p0 = nan0(p)
+    c = 1.0 - nan0(nd)
     renewal = np.zeros((n, a)) if terms.renewal is None else terms.renewal
     out = {}
     for name, mask in deals.items():
         mask = np.asarray(mask, bool)
-        pr = problem(inputs, w, name, mask, veto, terms, unsettled)
+        pr = problem(inputs, w, name, mask, veto, terms, unsettled, p0=p0)
         x = package_fill(pr, np.full((n, i), np.nan), inputs)
         for _ in range(max(1, durability_passes)):
             p_h = terms.holds(name, x, inputs.low, inputs.high) * np.ones((n, a))
             value, x = solve(pr, c, p_h, renewal, p)
             x = package_fill(pr, x, inputs)
         counted = None if unsettled == "status_quo" else pr.touched
-        slack = p_h * (utility(x, p, w, counted) - nd) - (1.0 - p_h) * renewal
+        slack = p_h * (utility(x, p, w, counted, p0) - nd) - (1.0 - p_h) * renewal
         held = p_h if terms.durability is None else \
             terms.holds(name, x, inputs.low, inputs.high) * np.ones((n, a))
         out[name] = DealResult(name, tuple(np.asarray(inputs.issues)[mask]), value, x, slack,

@@ -15,7 +15,7 @@ LeverArrays`), so tasks pickle to any worker.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,8 +25,10 @@ from .montecarlo import _Table, _draw, _table
 
 CHUNK = 1_000
 """Draws per task (fixed, so numbers never depend on the backend or the number of levers)."""
-PROBLEMS_PER_TASK = 20_000
-"""Lever chunks are sized so a task holds about this many draws × levers."""
+PROBLEMS_PER_TASK = 3_000
+"""Lever chunks are sized so a task holds about this many draws × levers: its ``[problems,
+a, i]`` temporaries stay near 50 MB on the flagship (one task per thread is alive)."""
+DEAL_KEYS = ("value", "package", "slack", "veto")
 BACKENDS = ("local", "dask")
 
 
@@ -103,6 +105,8 @@ class Task:
     deal_masks: Mapping[str, np.ndarray]
     unsettled: str
     seed: int | None
+    keep: tuple[str, ...] = DEAL_KEYS
+    """The per-deal arrays to return (the what-if needs only ``value``)."""
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -137,10 +141,11 @@ def run_task(task: Task) -> dict[str, Any]:
         res = evaluate(batch, nd, task.deal_masks, veto=veto, unsettled=task.unsettled,
                        terms=terms)
         for deal, r in res.items():
-            out["deals"][deal] = {"value": r.value.reshape(n_var, n),
-                                  "package": r.package.reshape(n_var, n, -1),
-                                  "slack": r.slack.reshape(n_var, n, -1),
-                                  "veto": r.veto.reshape(n_var, n, -1)}
+            parts = {"value": r.value.reshape(n_var, n),
+                     "package": r.package.reshape(n_var, n, -1),
+                     "slack": r.slack.reshape(n_var, n, -1),
+                     "veto": r.veto.reshape(n_var, n, -1)}
+            out["deals"][deal] = {k: parts[k] for k in task.keep}
     return out
 
 
@@ -182,7 +187,8 @@ class SweepRun:
 
 def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[str] = (),
          deals: Sequence[str] | None = None, unsettled: str = "status_quo",
-         chunk: int | None = None) -> tuple[list[Task], dict[str, Any]]:
+         chunk: int | None = None,
+         keep: Sequence[str] = DEAL_KEYS) -> tuple[list[Task], dict[str, Any]]:
     """The tasks of a sweep and what is needed to glue their results."""
     from .ensemble import _view_list
     from .feasibility import MODES, deal_issues
@@ -191,6 +197,9 @@ def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[s
         raise ValueError("draws must be at least 1")
     if unsettled not in MODES:
         raise ValueError(f"unsettled: expected one of {', '.join(MODES)}, got {unsettled!r}")
+    bad = [k for k in keep if k not in DEAL_KEYS]
+    if bad:
+        raise ValueError(f"keep: expected some of {', '.join(DEAL_KEYS)}, got {', '.join(bad)}")
     chunk = CHUNK if chunk is None else int(chunk)
     if chunk < 1:
         raise ValueError("chunk must be at least 1")
@@ -217,7 +226,7 @@ def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[s
                 lv = levers.for_view(views[vi]) if hasattr(levers, "for_view") else levers
                 tasks.append(Task(vi, ci, size, entropy, t, lv,
                                   (lo, min(n_lev, lo + lever_chunk)), tuple(models), masks,
-                                  unsettled, seed))
+                                  unsettled, seed, tuple(keep)))
     meta = {"views": views, "draws": d, "tabs": tabs, "masks": masks, "n_lev": n_lev,
             "lever_chunk": lever_chunk}
     return tasks, meta
@@ -226,10 +235,11 @@ def plan(scenario, draws: int, seed: int | None, levers=None, models: Sequence[s
 def run(scenario, draws: int = 2_000, seed: int | None = 0, levers=None,
         models: Sequence[str] = (), deals: Sequence[str] | None = None,
         unsettled: str = "status_quo", chunk: int | None = None, backend: str = "local",
-        scheduler: str | None = None, client=None) -> SweepRun:
-    """Run a sweep locally or on a dask.distributed cluster; identical results either way."""
+        scheduler: str | None = None, client=None, keep: Sequence[str] = DEAL_KEYS) -> SweepRun:
+    """Run a sweep locally or on a dask.distributed cluster; identical results either way.
+    ``keep``: the per-deal arrays to glue (``value``, ``package``, ``slack``, ``veto``)."""
     check_backend(backend, scheduler)
-    tasks, meta = plan(scenario, draws, seed, levers, models, deals, unsettled, chunk)
+    tasks, meta = plan(scenario, draws, seed, levers, models, deals, unsettled, chunk, keep)
     results = _map(tasks, backend, scheduler, client)
     return _glue(tasks, results, meta, levers, seed)
 
@@ -245,17 +255,19 @@ def map_tasks(fn, tasks: list, backend: str = "local", scheduler: str | None = N
               client=None) -> list:
     """``[fn(t) for t in tasks]`` here or on a dask cluster, results in task order."""
     check_backend(backend, scheduler)
-    return _map(tasks, backend, scheduler, client, fn)
+    return list(_map(tasks, backend, scheduler, client, fn))
 
 
-def _map(tasks: list, backend: str, scheduler: str | None, client, fn=None) -> list:
+def _map(tasks: list, backend: str, scheduler: str | None, client, fn=None) -> Iterable:
+    """Results in task order: an iterator locally (each folded in as it comes), a list from
+    dask."""
     fn = run_task if fn is None else fn
     if backend == "local":
-        from .._threads import map_ordered
+        from .._threads import imap_ordered
 
         # each chunk is one batch of numpy and nogil compiled code: threads overlap them, and
         # every task has its own seed, so the results are the same bytes in any order
-        return map_ordered(fn, tasks)
+        return imap_ordered(fn, tasks)
     from distributed import Client, LocalCluster
 
     own_client = own_cluster = None
@@ -276,26 +288,24 @@ def _map(tasks: list, backend: str, scheduler: str | None, client, fn=None) -> l
             own_cluster.close()
 
 
-def _glue(tasks: list[Task], results: list[dict], meta: dict, levers, seed) -> SweepRun:
+def _glue(tasks: list[Task], results: Iterable[dict], meta: dict, levers, seed) -> SweepRun:
+    """Fold each task's arrays into ``[lever, view, draw, ...]`` as it arrives."""
     views, d, n_lev = meta["views"], meta["draws"], meta["n_lev"]
     t0 = meta["tabs"][0]
     final: dict[str, np.ndarray] = {}
     deals: dict[str, dict[str, np.ndarray]] = {}
     skipped: dict[str, str] = {}
-    for r in results:
-        skipped.update(r["skipped"])
-    model_names = [m for m in tasks[0].models if m not in skipped] if tasks else []
     offsets = {}
     for task in tasks:
         offsets.setdefault((task.view_index, task.chunk_index), sum(
             t.size for t in tasks if t.view_index == task.view_index
             and t.chunk_index < task.chunk_index and t.lever_slice[0] == 0))
     for task, r in zip(tasks, results):
+        skipped.update(r["skipped"])
         lo, hi = task.lever_slice
         start = offsets[(task.view_index, task.chunk_index)]
         sl = (slice(lo, hi), task.view_index, slice(start, start + task.size))
-        for m in model_names:
-            arr = r["final"][m]
+        for m, arr in r["final"].items():
             if m not in final:
                 final[m] = np.full((n_lev, len(views), d, arr.shape[-1]), np.nan)
             final[m][sl] = arr
@@ -305,6 +315,8 @@ def _glue(tasks: list[Task], results: list[dict], meta: dict, levers, seed) -> S
                 if key not in store:
                     store[key] = np.zeros((n_lev, len(views), d) + arr.shape[2:], arr.dtype)
                 store[key][sl] = arr
+    # a model refused anywhere is left out everywhere, in the order asked
+    final = {m: final[m] for m in (tasks[0].models if tasks else ()) if m in final and m not in skipped}
     names = ["none"] if levers is None else list(levers.names)
     actors = levers.actors if levers is not None else t0.actors
     return SweepRun(views, d, actors, t0.issues, names, meta["masks"], final, deals, seed,

@@ -16,7 +16,6 @@ value on [0, 1], a capability at 0 or above (documented clipping of ``plus``/``t
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -544,20 +543,24 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
         _models.get(n)
     run = sweeps.run(scenario, draws=draws, seed=seed, levers=arrays, models=names,
                      deals=deals, unsettled=unsettled, chunk=chunk, backend=backend,
-                     scheduler=scheduler, client=client)
+                     scheduler=scheduler, client=client, keep=("value",))
     views = run.views
     groups = [(v, [v]) for v in views] + ([("ensemble", views)] if len(views) > 1 else [])
     vix = {v: k for k, v in enumerate(views)}
+    def pooled(arr, vs):  # [L, draws of the views vs, i]: a view of arr, never a copy
+        k = vix[vs[0]]
+        return arr[:, k:k + len(vs)].reshape(arr.shape[0], -1, arr.shape[-1])
+
     frows = []
-    for m in run.models:
-        arr = run.final[m]  # [L, V, d, i]
-        for label, vs in groups:
-            x = arr[:, [vix[v] for v in vs]].reshape(arr.shape[0], -1, arr.shape[-1])
-            with np.errstate(invalid="ignore"):
-                shift = x - x[:1]
-            with np.errstate(all="ignore"):
-                med = _nanq(x, 0.5)
-                sq = _nanq(shift, (0.1, 0.5, 0.9))
+    models = run.models
+    for m in models:
+        arr = run.final.pop(m)  # [L, V, d, i] (groups are one view or all, in order)
+        with np.errstate(all="ignore"):
+            meds = [_nanq(pooled(arr, vs), 0.5) for _, vs in groups]
+            arr -= arr[:1].copy()  # the paired shift against ``none``, in place
+            # quantiles need no pairing: each group may reorder its draws in place
+            shifts = [_nanq(pooled(arr, vs), (0.1, 0.5, 0.9), overwrite=True) for _, vs in groups]
+        for (label, _), med, sq in zip(groups, meds, shifts):
             for li, name in enumerate(arrays.names):
                 for j, issue in enumerate(run.issues):
                     frows.append({"lever": name, "view": label, "model": m, "issue": issue,
@@ -567,7 +570,7 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
     for deal in run.deal_names:
         val = run.deals[deal]["value"]  # [L, V, d]
         for label, vs in groups:
-            x = val[:, [vix[v] for v in vs]].reshape(val.shape[0], -1) >= -TOL
+            x = pooled(val[..., None], vs)[..., 0] >= -TOL
             n = x.shape[1]
             p0 = x[0].mean()
             for li, name in enumerate(arrays.names):
@@ -577,14 +580,26 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
                               "p_low": lo, "p_high": hi, "change": k / n - p0,
                               "draws_changed": int((x[li] != x[0]).sum()), "draws": n})
     notes = no_deal_notes(scenario)
-    return WhatIf(scenario.id, scenario.sha256, seed, run.draws, views, levers, run.models,
+    return WhatIf(scenario.id, scenario.sha256, seed, run.draws, views, levers, models,
                   pd.DataFrame(frows), pd.DataFrame(prows), notes, run.skipped)
 
 
-def _nanq(x: np.ndarray, q) -> np.ndarray:
-    """Quantiles over the draw axis (axis 1) that ignore NaN (models without a forecast)."""
+def _nanq(x: np.ndarray, q, overwrite: bool = False) -> np.ndarray:
+    """Quantiles over the draw axis (axis 1) that ignore NaN (models without a forecast).
+
+    ``np.nanquantile`` on the non-NaN values, without its Python loop over every slice: the
+    slices are sorted once (NaN last) and those with the same number of values (a handful:
+    the views that take no stance on an issue) go through one ``np.quantile``.
+    ``overwrite``: ``x`` may be reordered along axis 1 (saves a copy of it)."""
     if not np.isnan(x).any():
-        return np.quantile(x, q, axis=1)
-    with warnings.catch_warnings():  # an issue no actor of a view takes a stance on: NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanquantile(x, q, axis=1)
+        return np.quantile(x, q, axis=1, overwrite_input=overwrite)
+    qa = np.asarray(q, float)
+    xs = x if overwrite else x.copy()
+    xs.sort(axis=1)                                             # NaN last
+    rows = np.moveaxis(xs, 1, -1)                               # [L, ..., d]
+    count = (~np.isnan(rows)).sum(-1)
+    out = np.full(qa.shape + count.shape, np.nan)
+    for c in np.unique(count[count > 0]):                       # distinct counts: a few
+        sel = count == c
+        out[..., sel] = np.quantile(rows[sel][:, :c], qa, axis=1, overwrite_input=True)
+    return out

@@ -17,7 +17,7 @@ from .base import Inputs, ModelSpec, Outcome, Param, one_shot
 def _weights(inputs: Inputs, use_salience: bool = True) -> np.ndarray:
     """``[d, a, i]`` c·s weights, 0 where an actor has no stance."""
     w = inputs.capability[:, :, None] * (inputs.salience if use_salience else 1.0)
-    return np.where(inputs.present, np.nan_to_num(w, nan=0.0), 0.0)
+    return np.where(np.isnan(inputs.position) | np.isnan(w), 0.0, w)
 
 
 _BLOCK = 4096
@@ -64,14 +64,41 @@ def weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def _weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    present = ~np.isnan(position)
-    x = np.where(present, position, 0.0)
-    total = weight.sum(axis=-2)
-    count = present.sum(axis=-2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        wm = (weight * x).sum(axis=-2) / total
-        um = x.sum(axis=-2) / count
-    return np.where(total > 0, wm, np.where(count > 0, um, np.nan))
+    shape = np.broadcast_shapes(position.shape, weight.shape)
+    flat = lambda y: np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
+        (-1,) + shape[-2:])
+    return _wmean_cells(flat(position), flat(weight)).reshape(shape[:-2] + shape[-1:])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wmean_cells(x, weight):  # pragma: no cover - compiled
+    """Per ``[d, i]`` cell, actors in order (the order of numpy's sums over that axis):
+    Σ w·x / Σ w over the present actors, their plain mean where the weights sum to 0, NaN
+    where nobody is present. One pass, no ``[d, a, i]`` temporaries."""
+    d, a, n = x.shape
+    out = np.empty((d, n))
+    for k in range(d):
+        for j in range(n):
+            total = 0.0
+            wx = 0.0
+            plain = 0.0
+            count = 0
+            for b in range(a):
+                v = x[k, b, j]
+                wb = weight[k, b, j]
+                total += wb
+                if np.isnan(v):
+                    continue
+                wx += wb * v
+                plain += v
+                count += 1
+            if total > 0:
+                out[k, j] = wx / total
+            elif count > 0:
+                out[k, j] = plain / count
+            else:
+                out[k, j] = np.nan
+    return out
 
 
 def compromise(inputs: Inputs, *, rounds: int = 1, rng=None) -> Outcome:
@@ -91,27 +118,82 @@ def weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower
     return _by_blocks(_weighted_median, position, weight, rule=rule)
 
 
+_RULES = {"lower": 0, "upper": 1, "midpoint": 2}
+
+
 def _weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lower") -> np.ndarray:
-    present = ~np.isnan(position)
-    w = np.where(present, weight, 0.0)
-    total = w.sum(axis=-2, keepdims=True)
-    w = np.where(total > 0, w, present.astype(float))
-    x = np.where(present, position, np.inf)
-    order = np.argsort(x, axis=-2, kind="stable")
-    xs = np.take_along_axis(x, order, axis=-2)
-    ws = np.take_along_axis(w, order, axis=-2)
-    cum = np.cumsum(ws, axis=-2)
-    half = cum[..., -1:, :] / 2.0 * (1.0 - 1e-12)  # an exact half-weight tie survives rounding
-    lo_idx = np.argmax(cum >= half, axis=-2)
-    lower = np.take_along_axis(xs, lo_idx[..., None, :], axis=-2)[..., 0, :]
-    if rule == "lower":
-        out = lower
-    else:
-        from_top = cum[..., -1:, :] - cum + ws
-        hi_idx = xs.shape[-2] - 1 - np.argmax((from_top >= half)[..., ::-1, :], axis=-2)
-        upper = np.take_along_axis(xs, hi_idx[..., None, :], axis=-2)[..., 0, :]
-        out = upper if rule == "upper" else (lower + upper) / 2.0
-    return np.where(present.any(axis=-2), out, np.nan)
+    if rule not in _RULES:
+        raise ValueError(f"rule: expected one of {', '.join(_RULES)}, got {rule!r}")
+    shape = np.broadcast_shapes(position.shape, weight.shape)
+    flat = lambda y: np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
+        (-1,) + shape[-2:])
+    return _wmedian_cells(flat(position), flat(weight), _RULES[rule]).reshape(
+        shape[:-2] + shape[-1:])
+
+
+@njit(cache=True, nogil=True)
+def _wmedian_cells(x, weight, rule):  # pragma: no cover - compiled
+    """Per ``[d, i]`` cell: a stable insertion sort of the present actors' positions, the
+    running sum of their weights (in that order, as ``np.cumsum``) and the first position
+    where it reaches half the total (the last from above for ``upper``). A cell at a time,
+    with a dozen actors, instead of argsorts and gathers of ``[d, a, i]`` arrays."""
+    d, a, n = x.shape
+    out = np.empty((d, n))
+    xs = np.empty(a)
+    ws = np.empty(a)
+    cum = np.empty(a)
+    for k in range(d):
+        for j in range(n):
+            m = 0
+            total = 0.0
+            for b in range(a):
+                if not np.isnan(x[k, b, j]):
+                    m += 1
+                    total += weight[k, b, j]
+            if m == 0:
+                out[k, j] = np.nan
+                continue
+            # present actors first, in actor order, then stable insertion by position
+            c = 0
+            for b in range(a):
+                v = x[k, b, j]
+                if np.isnan(v):
+                    continue
+                wv = weight[k, b, j] if total > 0 else 1.0
+                q = c
+                while q > 0 and xs[q - 1] > v:
+                    xs[q] = xs[q - 1]
+                    ws[q] = ws[q - 1]
+                    q -= 1
+                xs[q] = v
+                ws[q] = wv
+                c += 1
+            run = 0.0
+            for q in range(m):
+                run += ws[q]
+                cum[q] = run
+            # absent actors sort last (at +inf) with weight 0: they never move the sums
+            half = cum[m - 1] / 2.0 * (1.0 - 1e-12)  # an exact half-weight tie survives rounding
+            lo = 0
+            for q in range(m):
+                if cum[q] >= half:
+                    lo = q
+                    break
+            hi = -1
+            for q in range(m - 1, -1, -1):
+                if cum[m - 1] - cum[q] + ws[q] >= half:
+                    hi = q
+                    break
+            # no position from above reaches half: numpy's argmax of all-False picks the last
+            # actor, an absent one at +inf when some are absent
+            upper = xs[hi] if hi >= 0 else (xs[m - 1] if m == a else np.inf)
+            if rule == 0:
+                out[k, j] = xs[lo]
+            elif rule == 1:
+                out[k, j] = upper
+            else:
+                out[k, j] = (xs[lo] + upper) / 2.0
+    return out
 
 
 def median(inputs: Inputs, *, rounds: int = 1, rng=None, rule: str = "lower") -> Outcome:
@@ -120,26 +202,45 @@ def median(inputs: Inputs, *, rounds: int = 1, rng=None, rule: str = "lower") ->
     return one_shot(inputs, weighted_median(inputs.position, _weights(inputs), rule))
 
 
-@njit(cache=True, error_model="numpy")
-def _nbs_cells(p, w, r, quadratic, scale_low, scale_high):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, error_model="numpy")
+def _nbs_cells(pos, cap, sal, sq, use_worst, quadratic, scale_low,
+               scale_high):  # pragma: no cover - compiled
     """Maximise Σ_a w_a·log g_a(x) per ``[d, i]`` cell over the set where every g_a > 0.
 
     g_a(x) = r_a² − (x − p_a)² (quadratic) or r_a − |x − p_a| (linear), r_a = distance from
-    the ideal point to the disagreement point. The objective is concave there, so its slope
-    falls monotonically: safeguarded Newton steps inside a shrinking bracket find the root.
-    Compiled because the iteration count differs per cell.
+    the ideal point to the disagreement point (the status quo, or where ``use_worst`` the
+    actor's worst end of the scale); w_a = c_a for the actors with a stance and a positive
+    salience, else 0. The objective is concave there, so its slope falls monotonically:
+    safeguarded Newton steps inside a shrinking bracket find the root. Compiled because the
+    iteration count differs per cell.
     """
-    d, a, n = p.shape
+    d, a, n = pos.shape
     x = np.zeros((d, n))
     feasible = np.zeros((d, n), np.bool_)
+    p = np.zeros(a)
+    w = np.zeros(a)
+    r = np.zeros(a)
     for k in range(d):
         for j in range(n):
             lo, hi, active = scale_low[j], scale_high[j], 0
             for m in range(a):
-                if w[k, m, j] > 0:
+                v = pos[k, m, j]
+                c = cap[k, m]
+                w[m] = c if (not np.isnan(v) and sal[k, m, j] > 0 and not np.isnan(c)) else 0.0
+                p[m] = 0.0 if np.isnan(v) else v
+                if np.isnan(v):
+                    r[m] = 0.0
+                elif use_worst[j]:
+                    far = scale_low[j] if abs(v - scale_low[j]) >= abs(v - scale_high[j]) \
+                        else scale_high[j]
+                    r[m] = abs(far - v)
+                else:
+                    r[m] = abs(sq[j] - v)
+            for m in range(a):
+                if w[m] > 0:
                     active += 1
-                    lo = max(lo, p[k, m, j] - r[k, m, j])
-                    hi = min(hi, p[k, m, j] + r[k, m, j])
+                    lo = max(lo, p[m] - r[m])
+                    hi = min(hi, p[m] + r[m])
             if active == 0 or not lo < hi:
                 continue
             feasible[k, j] = True
@@ -148,11 +249,11 @@ def _nbs_cells(p, w, r, quadratic, scale_low, scale_high):  # pragma: no cover -
             for _ in range(200):
                 g1, g2, edge = 0.0, 0.0, 0.0
                 for m in range(a):
-                    wm = w[k, m, j]
+                    wm = w[m]
                     if wm <= 0:
                         continue
-                    dx = t - p[k, m, j]
-                    rm = r[k, m, j]
+                    dx = t - p[m]
+                    rm = r[m]
                     den = rm * rm - dx * dx if quadratic else rm - abs(dx)
                     if den <= 0:  # on the edge of this actor's acceptable set (rounding)
                         edge = -dx
@@ -204,15 +305,10 @@ def _nbs(inputs: Inputs, utility: str, disagreement: str):
     sq = inputs.status_quo
     use_worst = np.full(i, disagreement == "worst") | np.isnan(sq)
     p = inputs.position
-    worst = np.where(np.abs(p - inputs.low) >= np.abs(p - inputs.high), inputs.low, inputs.high)
-    dpoint = np.where(use_worst, worst, sq)
-    r = np.abs(dpoint - p)
-    w = _weights(inputs, use_salience=False) * np.where(inputs.present & (inputs.salience > 0), 1.0, 0.0)
-    x, feasible = _nbs_cells(np.ascontiguousarray(np.where(inputs.present, p, 0.0)),
-                             np.ascontiguousarray(w),
-                             np.ascontiguousarray(np.where(inputs.present, r, 0.0)),
-                             utility == "quadratic", inputs.low.astype(float),
-                             inputs.high.astype(float))
+    c = lambda y: np.ascontiguousarray(y, float)
+    x, feasible = _nbs_cells(c(p), c(inputs.capability), c(np.broadcast_to(inputs.salience, p.shape)),
+                             c(np.nan_to_num(sq)), np.ascontiguousarray(use_worst),
+                             utility == "quadratic", c(inputs.low), c(inputs.high))
     forecast = np.where(feasible, x, np.where(use_worst, np.nan, sq))
     # nobody present: NaN; nobody gains from moving: the disagreement point
     everyone_at_d = ~feasible & ~use_worst

@@ -42,9 +42,7 @@ Example (four actors, two issues on 0-100):
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -739,8 +737,10 @@ def _chunked(x, sal, cap, rounds, rng, prm, chunk: int) -> dict[str, Any]:
     Blocks run on a thread per core (numpy releases the GIL in its loops); each block gets
     its own child generator, spawned in block order, so results do not depend on timing.
     """
+    from .._threads import cores, map_ordered
+
     d = x.shape[0]
-    workers = max(1, min(os.cpu_count() or 1, 8))
+    workers = max(1, min(cores(), 8))
     if d > 1 and workers > 1:
         chunk = min(chunk, -(-d // workers))
     if prm.get("StateTransitions", "Deterministic") != "Stochastic":
@@ -758,8 +758,7 @@ def _chunked(x, sal, cap, rounds, rng, prm, chunk: int) -> dict[str, Any]:
         return simulate(x[s:s + chunk], sal[s:s + chunk], cap[s:s + chunk], rounds=rounds,
                         rng=rngs[k], **prm)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(block, range(len(starts))))
+    parts = map_ordered(block, range(len(starts)), workers)
     t = max(p["positions"].shape[1] for p in parts)
     out: dict[str, Any] = {}
     for key in list(parts[0]):
