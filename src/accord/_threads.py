@@ -8,6 +8,7 @@ plain loop).
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -26,6 +27,17 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+_worker = threading.local()
+
+
+def blocks_of(n: int, least: int = 128) -> list[slice]:
+    """``n`` independent problems cut into a block per core (none under ``least`` problems;
+    one block inside a worker thread, whose siblings already hold the other cores)."""
+    k = 1 if getattr(_worker, "busy", False) else max(1, min(cores(), -(-n // least)))
+    edges = [round(n * j / k) for j in range(k + 1)]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``[fn(x) for x in items]``, on up to ``workers`` threads (default :func:`cores`)."""
     return list(imap_ordered(fn, items, workers))
@@ -37,20 +49,36 @@ def imap_ordered(fn: Callable[[T], R], items: Iterable[T],
     folds each result in as it comes holds about one result per thread, not all of them."""
     items = list(items)
     k = max(1, min(cores() if workers is None else workers, len(items)))
-    if k == 1:
+    if k == 1 or getattr(_worker, "busy", False):  # one level of threads: no pools in pools
         yield from (fn(x) for x in items)
         return
+    pool = _pool(k)
+    pending: deque = deque()
+    for x in items:  # keep k tasks in flight (k + 1 results alive at most), in order
+        pending.append(pool.submit(fn, x))
+        if len(pending) > k:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+_pools: dict = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(k: int):
+    """A lasting pool of ``k`` worker threads (a solve may map hundreds of small batches:
+    starting threads for each would cost more than the work)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=k) as pool:
-        pending = deque()
-        it = iter(items)
-        for x in it:  # keep k tasks in flight (k + 1 results alive at most), in order
-            pending.append(pool.submit(fn, x))
-            if len(pending) > k:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    def mark() -> None:
+        _worker.busy = True
+
+    with _pools_lock:
+        if k not in _pools:
+            _pools[k] = ThreadPoolExecutor(max_workers=k, initializer=mark,
+                                           thread_name_prefix="accord")
+        return _pools[k]
 
 
 def limit_arenas() -> None:
@@ -69,5 +97,17 @@ def limit_arenas() -> None:
         import ctypes
 
         ctypes.CDLL("libc.so.6").mallopt(-8, cores())  # M_ARENA_MAX (malloc.h)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
+def release() -> None:
+    """Hand the heap's free pages back to the system (glibc ``malloc_trim``) between the
+    steps of a job: the next step's peak then starts from what is live, not from what the
+    last step freed (about 60 MB on the flagship forecast). Elsewhere than glibc: nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         pass

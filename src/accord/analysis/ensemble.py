@@ -123,8 +123,13 @@ def view_groups(scenario: Scenario, draws: int, seed: int | None):
 
 def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int = 10_000,
              seed: int | None = 0, dynamic_draws: int = 1_000,
-             progress: Callable[[str], None] | None = None) -> Forecast:
-    """Forecast every issue under every model and view, with intervals and the ensemble."""
+             progress: Callable[[str], None] | None = None,
+             meanwhile: Callable[[], None] | None = None) -> Forecast:
+    """Forecast every issue under every model and view, with intervals and the ensemble.
+
+    ``meanwhile``: work that does not need the forecast (the deal analyses), called once:
+    while a model's code still compiles in another process on a first run, else after the
+    last model."""
     from ..models import _warm
 
     names = list(models) if models is not None else list(_models.available())
@@ -135,6 +140,9 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
     for name in sorted(names, key=lambda n: n in warming):
         spec = _models.get(name)
         k = d if not spec.dynamic else min(d, dynamic_draws)
+        if name in warming and meanwhile is not None:  # a core is free until it compiles
+            meanwhile()
+            meanwhile = None
         if progress:
             progress(name)
         _warm.wait(warming, name)
@@ -173,6 +181,10 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
             done[name] = str(exc)
             continue
         done[name] = (result, _stop_shares(reasons), _diagnostics(scenario, cycles, no_gain))
+    # the sampled inputs and the last run's trajectories (tens of MB): freed before the deals
+    groups = inputs = sub = outcome = ex = path = tail = None
+    if meanwhile is not None:
+        meanwhile()
     samples: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     notes: list[str] = []

@@ -53,6 +53,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from .._threads import blocks_of, map_ordered
 from ..models.base import Inputs
 
 TOL = 1e-9
@@ -117,11 +118,11 @@ def loss(w: np.ndarray, p0: np.ndarray, x: np.ndarray, count: np.ndarray) -> np.
     return out.reshape(shape[:-1])
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _loss(w, p0, x, count):  # pragma: no cover - compiled
     n, a_n, i_n = w.shape
     out = np.zeros((n, a_n))
-    for d in numba.prange(n):
+    for d in range(n):
         for a in range(a_n):
             t = 0.0
             for j in range(i_n):
@@ -295,13 +296,13 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
     return value, x, ok
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps):  # pragma: no cover - compiled
     n, a_n, i_n = w.shape
     values = np.empty(n)
     xs = np.empty((n, i_n))
     ok = np.empty(n, np.bool_)
-    for d in numba.prange(n):  # independent problems: both cores
+    for d in range(n):  # independent problems: maxmin runs blocks of them on a thread per core
         # this problem's weights (scaled per actor) and candidates (positions clipped to the
         # red-line box, as np.clip: min(max(p, lo), hi)), built here, not as [n, a, i] arrays
         wd = np.empty((a_n, i_n))
@@ -341,15 +342,28 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     def req(x, shape, dtype=float):  # contiguous: one compiled signature whatever is passed
         return np.require(np.broadcast_to(x, shape), dtype, ["C"])
 
-    lo = req(-np.inf if low is None else low, (n, i))
-    hi = req(np.inf if high is None else high, (n, i))
-    values, xs, ok = _maxmin_batch(req(w, (n, a, i)), req(position, (n, a, i)), lo, hi,
-                                   req(1.0 if scale is None else scale, (n, a)),
-                                   req(c, (n, a)), req(veto, (n, a), np.bool_),
-                                   req(move, (n, i), np.bool_), 1e-12)
+    args = (req(w, (n, a, i)), req(position, (n, a, i)),
+            req(-np.inf if low is None else low, (n, i)), req(np.inf if high is None else high, (n, i)),
+            req(1.0 if scale is None else scale, (n, a)), req(c, (n, a)),
+            req(veto, (n, a), np.bool_), req(move, (n, i), np.bool_))
+    blocks = blocks_of(n)
+    parts = map_ordered(lambda sl: _maxmin_batch(*(x[sl] for x in args), 1e-12), blocks)
+    values, xs, ok = (np.concatenate([part[k] for part in parts]) for k in range(3))
     if not ok.all():  # pragma: no cover - a safety net, never seen
         raise RuntimeError(f"feasibility LP did not converge for {int((~ok).sum())} problems")
     return values, xs
+
+
+def _compile() -> None:
+    """Compile (and cache) the LP and its helpers for the types every run uses; see
+    ``models/_warm``."""
+    n, a, i = 2, 2, 2
+    w = np.full((n, a, i), 0.5)
+    p = np.array([[[0.0, 100.0], [100.0, 0.0]]] * n)
+    maxmin(w, p, np.ones((n, a)), np.ones((n, a), bool), np.ones((n, i), bool),
+           np.zeros((n, i)), np.full((n, i), 100.0), np.ones((n, a)))
+    loss(w, p, p[:, 0], np.ones(i, bool))
+    weights(w, p, np.zeros(i), np.full(i, 100.0))
 
 
 # ---- deals on a batch -----------------------------------------------------------------------

@@ -315,38 +315,61 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     same draws and seed (it is checked). ``progress(step)`` is called before each step.
     """
     from .. import models as _models
+    from ..models import _warm
     from .ensemble import forecast as _forecast
     from .feasibility import feasibility as _feasibility
 
+    from .._threads import release
+
     names = list(models) if models is not None else list(_models.available())
-    say = progress or (lambda _what: None)
+
+    def say(step: str) -> None:
+        release()  # each step's peak starts from what is live
+        if progress:
+            progress(step)
+
+    if forecast is not None and forecast.seed != seed:
+        raise ValueError(f"forecast: seed {forecast.seed}, but the summary asks for seed {seed}")
+    one_shot = [m for m in (names if forecast is None else forecast.models)
+                if not _models.get(m).dynamic]
+    deals: dict[str, Any] = {"extra": []}
+
+    def deal_analyses() -> None:
+        """Feasibility, levers and outlook: they need the scenario, not the forecast, so on
+        a first run they go while the exchange model compiles in another process."""
+        say("feasibility")
+        _warm.wait(warming, "feasibility")
+        deals["feas"] = _feasibility(scenario, draws=draws, seed=seed, extent=False)
+        path = _levers_path(scenario, levers)
+        if path is not None and one_shot:
+            from ..errors import ScenarioError
+            from .whatif import whatif as _whatif
+
+            say("what-if levers")
+            try:
+                deals["wi"] = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+            except ScenarioError as exc:  # a broken levers file must not hide the forecast
+                n = len(exc.problems) + exc.truncated
+                deals["extra"].append(f"levers not run: {path} has {n} problem"
+                                      f"{'s' if n != 1 else ''} (`accord whatif` lists them); "
+                                      f"first: {exc.problems[0]}")
+        if isinstance(outlook, str) and outlook == "default":
+            from .outlook import outlook as _outlook
+
+            say("outlook")
+            deals["outlook"] = _outlook(scenario, horizon=OUTLOOK_HORIZON, draws=OUTLOOK_DRAWS,
+                                        seed=seed)
+        else:
+            deals["outlook"] = outlook
+
+    # on a first run the feasibility LP compiles in another process while the models run
+    warming = _warm.start(["feasibility"])
     if forecast is None:
         forecast = _forecast(scenario, names, draws=draws, seed=seed,
-                             dynamic_draws=dynamic_draws, progress=say)
-    elif forecast.seed != seed:
-        raise ValueError(f"forecast: seed {forecast.seed}, but the summary asks for seed {seed}")
-    say("feasibility")
-    feas = _feasibility(scenario, draws=draws, seed=seed, extent=False)
-    wi = None
-    extra: list[str] = []
-    one_shot = [m for m in forecast.models if not _models.get(m).dynamic]
-    path = _levers_path(scenario, levers)
-    if path is not None and one_shot:
-        from ..errors import ScenarioError
-        from .whatif import whatif as _whatif
-
-        say("what-if levers")
-        try:
-            wi = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
-        except ScenarioError as exc:  # a broken levers file must not hide the forecast
-            n = len(exc.problems) + exc.truncated
-            extra.append(f"levers not run: {path} has {n} problem{'s' if n != 1 else ''} "
-                         f"(`accord whatif` lists them); first: {exc.problems[0]}")
-    if isinstance(outlook, str) and outlook == "default":
-        from .outlook import outlook as _outlook
-
-        say("outlook")
-        outlook = _outlook(scenario, horizon=OUTLOOK_HORIZON, draws=OUTLOOK_DRAWS, seed=seed)
+                             dynamic_draws=dynamic_draws, progress=say, meanwhile=deal_analyses)
+    else:
+        deal_analyses()
+    feas, wi, outlook, extra = deals["feas"], deals.get("wi"), deals["outlook"], deals["extra"]
     summary = summarize_results(scenario, forecast, feas, wi, outlook=outlook,
                                 dynamic_draws=dynamic_draws, notes=extra)
     return Analysis(summary, forecast, feas, wi, outlook)

@@ -25,9 +25,11 @@ from .montecarlo import _Table, _draw, _table
 
 CHUNK = 1_000
 """Draws per task (fixed, so numbers never depend on the backend or the number of levers)."""
-PROBLEMS_PER_TASK = 3_000
+PROBLEMS_PER_TASK = 2_000
 """Lever chunks are sized so a task holds about this many draws × levers: its ``[problems,
-a, i]`` temporaries stay near 50 MB on the flagship (one task per thread is alive)."""
+a, i]`` temporaries stay near 20 MB on the flagship, one task per thread alive (measured in
+``bench/mainjob.py``: 2,000 keeps the forecast under 400 MB; 12,000 took 130 MB more and
+0.3 s less)."""
 DEAL_KEYS = ("value", "package", "slack", "veto")
 BACKENDS = ("local", "dask")
 

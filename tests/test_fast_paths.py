@@ -1,0 +1,192 @@
+"""Every compiled or threaded fast path of the main job equals a plain implementation of the
+same definition (issue 18: the same algorithms, faster)."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import accord
+from accord import _threads
+from accord.analysis import feasibility as F
+from accord.analysis import sweeps
+from accord.analysis.whatif import _nanq, whatif
+from accord.models.baselines import weighted_mean, weighted_median
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def cells(draw, nan=True):
+    d = draw(st.integers(1, 6))
+    a = draw(st.integers(1, 9))
+    i = draw(st.integers(1, 4))
+    pos = draw(hnp.arrays(float, (d, a, i), elements=st.sampled_from(
+        [0.0, 10.0, 25.0, 50.0, 75.0, 100.0, 33.3] + ([np.nan] if nan else []))))
+    w = draw(hnp.arrays(float, (d, a, i), elements=st.sampled_from([0.0, 0.5, 1.0, 2.0, 0.3])))
+    return pos, w
+
+
+def _median_cell(x, w, rule):
+    """The definition, one cell at a time: positions ascending (stable), running weight."""
+    keep = ~np.isnan(x)
+    if not keep.any():
+        return np.nan
+    x, w = x[keep], w[keep]
+    if w.sum() <= 0:
+        w = np.ones_like(w)
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], w[order]
+    cum = np.cumsum(ws)
+    half = cum[-1] / 2 * (1 - 1e-12)
+    lower = xs[np.argmax(cum >= half)]
+    top = cum[-1] - cum + ws
+    upper = xs[len(xs) - 1 - np.argmax((top >= half)[::-1])]
+    return {"lower": lower, "upper": upper, "midpoint": (lower + upper) / 2}[rule]
+
+
+@FAST
+@given(cells(), st.sampled_from(["lower", "upper", "midpoint"]))
+def test_the_compiled_weighted_median_is_the_definition_cell_by_cell(data, rule):
+    pos, w = data
+    got = weighted_median(pos, w, rule)
+    want = np.array([[_median_cell(pos[k, :, j], w[k, :, j], rule) for j in range(pos.shape[2])]
+                     for k in range(pos.shape[0])])
+    np.testing.assert_array_equal(got, want)
+
+
+@FAST
+@given(cells())
+def test_the_compiled_weighted_mean_is_the_definition(data):
+    pos, w = data
+    x = np.where(np.isnan(pos), 0.0, pos)
+    with np.errstate(all="ignore"):
+        total, count = w.sum(1), (~np.isnan(pos)).sum(1)
+        want = np.where(total > 0, (w * x).sum(1) / total,
+                        np.where(count > 0, x.sum(1) / count, np.nan))
+    np.testing.assert_allclose(weighted_mean(pos, w), want, rtol=1e-12, atol=1e-12)
+
+
+def test_an_unknown_median_rule_is_refused():
+    with pytest.raises(ValueError, match="rule: expected one of lower, upper, midpoint"):
+        weighted_median(np.ones((1, 2, 1)), np.ones((1, 2, 1)), "average")
+
+
+@FAST
+@given(hnp.arrays(float, st.tuples(st.integers(1, 3), st.integers(1, 40), st.integers(1, 3)),
+                  elements=st.one_of(st.floats(-100, 100), st.just(np.nan))),
+       st.sampled_from([0.5, (0.1, 0.5, 0.9)]), st.booleans())
+def test_quantiles_that_skip_nan_equal_numpy_nanquantile(x, q, overwrite):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanquantile(x, q, axis=1)
+    np.testing.assert_array_equal(_nanq(x.copy(), q, overwrite=overwrite), want)
+
+
+@FAST
+@given(cells(nan=True), st.integers(0, 2**31))
+def test_weights_and_losses_are_the_documented_formulas(data, seed):
+    pos, sal = data
+    d, a, i = pos.shape
+    low, high = np.zeros(i), np.full(i, 100.0)
+    s = np.where(np.isnan(pos) | np.isnan(sal), 0.0, sal)
+    total = s.sum(-1, keepdims=True)
+    with np.errstate(all="ignore"):
+        want = np.where(total > 0, s / total, 0.0) / 100.0
+    w = F.weights(sal, pos, low, high)
+    np.testing.assert_allclose(w, want, rtol=1e-12, atol=1e-15)
+    x = np.random.default_rng(seed).uniform(0, 100, (d, i))
+    count = np.random.default_rng(seed + 1).random(i) < 0.7
+    p0 = np.where(np.isnan(pos), 0.0, pos)
+    want_loss = np.where(count & (w > 0), w * np.abs(x[:, None, :] - p0), 0.0).sum(-1)
+    np.testing.assert_allclose(F.loss(w, p0, x, count), want_loss, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(F.utility(x, pos, w, count), 1 - want_loss, rtol=1e-12, atol=1e-12)
+
+
+def _problems(n=300, a=5, i=4, seed=0):
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(0, 100, (n, a, i))
+    pos[rng.random(pos.shape) < 0.1] = np.nan
+    w = F.weights(rng.random((n, a, i)), pos, np.zeros(i), np.full(i, 100.0))
+    c = rng.uniform(0.6, 1.0, (n, a))
+    veto = rng.random((n, a)) < 0.6
+    move = rng.random((n, i)) < 0.8
+    return w, pos, c, veto, move, rng
+
+
+def test_a_scale_per_actor_is_the_same_as_scaled_weights():
+    w, pos, c, veto, move, rng = _problems()
+    s = rng.uniform(0.3, 1.0, c.shape)
+    v1, x1 = F.maxmin(w, pos, c, veto, move, scale=s)
+    v2, x2 = F.maxmin(s[..., None] * w, pos, c, veto, move)
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_array_equal(x1, x2)
+
+
+def test_a_red_line_box_keeps_the_package_inside_and_never_raises_the_value():
+    w, pos, c, veto, move, rng = _problems(seed=1)
+    lo = np.where(rng.random(move.shape) < 0.5, rng.uniform(0, 50, move.shape), -np.inf)
+    hi = np.where(rng.random(move.shape) < 0.5, rng.uniform(50, 100, move.shape), np.inf)
+    v_open, _ = F.maxmin(w, pos, c, veto, move)
+    v, x = F.maxmin(w, pos, c, veto, move, lo, hi)
+    assert (v <= v_open + 1e-12).all()
+    inside = np.isnan(x) | ((x >= lo - 1e-9) & (x <= hi + 1e-9))
+    assert inside.all()
+
+
+def test_the_solver_gives_the_same_bytes_on_one_thread_and_on_several(monkeypatch):
+    w, pos, c, veto, move, _ = _problems(n=1000, seed=2)
+    monkeypatch.setenv("ACCORD_THREADS", "1")
+    one = F.maxmin(w, pos, c, veto, move)
+    monkeypatch.setenv("ACCORD_THREADS", "3")
+    assert len(_threads.blocks_of(1000)) == 3
+    three = F.maxmin(w, pos, c, veto, move)
+    for u, v in zip(one, three):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_ordered_maps_keep_the_order_and_never_nest_pools(monkeypatch):
+    monkeypatch.setenv("ACCORD_THREADS", "2")
+    main = threading.get_ident()
+
+    def inner(k):
+        # inside a worker: a nested map runs on the same thread, in order
+        return [(k, j, threading.get_ident()) for j in _threads.map_ordered(lambda j: j, range(4))]
+
+    out = list(_threads.imap_ordered(inner, range(7)))
+    assert [row[0][0] for row in out] == list(range(7))
+    for row in out:
+        assert [j for _, j, _ in row] == [0, 1, 2, 3]
+        assert len({t for _, _, t in row}) == 1 and row[0][2] != main
+    assert _threads.blocks_of(10) == [slice(0, 10)]          # too few problems to split
+
+
+def test_an_error_in_a_worker_reaches_the_caller(monkeypatch):
+    monkeypatch.setenv("ACCORD_THREADS", "2")
+
+    def boom(k):
+        if k == 3:
+            raise ValueError("draw 3")
+        return k
+
+    with pytest.raises(ValueError, match="draw 3"):
+        list(_threads.imap_ordered(boom, range(6)))
+
+
+def test_lever_chunking_never_changes_a_number(monkeypatch):
+    sc = accord.load("eu-emissions")
+    levers = accord.scenario.bundled("eu-emissions") / "levers.yaml"
+    runs = []
+    for size in (30, 60, 10_000):  # one lever a task, two, all of them (30 draws a task)
+        monkeypatch.setattr(sweeps, "PROBLEMS_PER_TASK", size)
+        w = whatif(sc, levers, models=["median", "nbs", "compromise"], draws=30, seed=3)
+        runs.append((w.forecast, w.feasibility))
+    for f, p in runs[1:]:
+        assert f.equals(runs[0][0])
+        assert p.equals(runs[0][1])
