@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from .._threads import blocks_of, map_ordered
-from ..models.base import Inputs
+from ..models.base import Inputs, cells
 
 TOL = 1e-9
 """A deal is feasible when the max-min slack is at least ``-TOL`` (LP round-off)."""
@@ -66,10 +66,8 @@ def weights(salience: np.ndarray, position: np.ndarray, low: np.ndarray,
             high: np.ndarray) -> np.ndarray:
     """``w[..., a, i] = s_ai / (high_i - low_i) / sum_i s_ai``; 0 where no stance."""
     shape = np.broadcast_shapes(np.shape(salience), np.shape(position))
-    flat = lambda y: np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
-        (-1,) + shape[-2:])
-    width = np.broadcast_to(np.asarray(high, float) - np.asarray(low, float), shape[-1:])
-    return _weights(flat(salience), flat(position), np.ascontiguousarray(width)).reshape(shape)
+    width = cells(np.asarray(high, float) - np.asarray(low, float), shape[-1:], tail=1)[0]
+    return _weights(cells(salience, shape), cells(position, shape), width).reshape(shape)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -110,10 +108,8 @@ def loss(w: np.ndarray, p0: np.ndarray, x: np.ndarray, count: np.ndarray) -> np.
     ``x [..., i]`` (broadcast over actors), in one compiled pass: no ``[n, a, i]``
     temporaries, which in a what-if batch of 10^4 draws × levers are the cost."""
     shape = np.broadcast_shapes(w.shape, p0.shape, x.shape[:-1] + (1, x.shape[-1]))
-    a, i = shape[-2:]
-    flat = lambda y, tail: np.ascontiguousarray(np.broadcast_to(y, shape[:-2] + tail),
-                                                float).reshape((-1,) + tail)
-    out = _loss(flat(w, (a, i)), flat(p0, (a, i)), flat(x, (i,)),
+    xs = shape[:-2] + shape[-1:]
+    out = _loss(cells(w, shape), cells(p0, shape), cells(x, xs, tail=1),
                 np.ascontiguousarray(count, np.bool_))
     return out.reshape(shape[:-1])
 

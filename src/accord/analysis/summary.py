@@ -315,11 +315,10 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     same draws and seed (it is checked). ``progress(step)`` is called before each step.
     """
     from .. import models as _models
+    from .._threads import release
     from ..models import _warm
     from .ensemble import forecast as _forecast
     from .feasibility import feasibility as _feasibility
-
-    from .._threads import release
 
     names = list(models) if models is not None else list(_models.available())
 

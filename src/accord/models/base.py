@@ -228,3 +228,11 @@ class ModelSpec:
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"parameter {key}: {exc}") from None
         return values
+
+
+def cells(y, shape: tuple[int, ...], tail: int = 2) -> np.ndarray:
+    """``y`` broadcast to ``shape`` as contiguous floats with the leading axes merged
+    (``[-1] + shape[-tail:]``): the one layout the compiled cell-by-cell loops take, so
+    they compile once whatever the caller passes."""
+    return np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
+        (-1,) + tuple(shape[len(shape) - tail:]))

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 from numba import njit
 
-from .base import Inputs, ModelSpec, Outcome, Param, one_shot
+from .base import Inputs, ModelSpec, Outcome, Param, cells, one_shot
 
 
 def _weights(inputs: Inputs, use_salience: bool = True) -> np.ndarray:
@@ -65,9 +65,8 @@ def weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def _weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
     shape = np.broadcast_shapes(position.shape, weight.shape)
-    flat = lambda y: np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
-        (-1,) + shape[-2:])
-    return _wmean_cells(flat(position), flat(weight)).reshape(shape[:-2] + shape[-1:])
+    return _wmean_cells(cells(position, shape), cells(weight, shape)).reshape(
+        shape[:-2] + shape[-1:])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -125,9 +124,7 @@ def _weighted_median(position: np.ndarray, weight: np.ndarray, rule: str = "lowe
     if rule not in _RULES:
         raise ValueError(f"rule: expected one of {', '.join(_RULES)}, got {rule!r}")
     shape = np.broadcast_shapes(position.shape, weight.shape)
-    flat = lambda y: np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
-        (-1,) + shape[-2:])
-    return _wmedian_cells(flat(position), flat(weight), _RULES[rule]).reshape(
+    return _wmedian_cells(cells(position, shape), cells(weight, shape), _RULES[rule]).reshape(
         shape[:-2] + shape[-1:])
 
 
