@@ -190,3 +190,40 @@ def test_lever_chunking_never_changes_a_number(monkeypatch):
     for f, p in runs[1:]:
         assert f.equals(runs[0][0])
         assert p.equals(runs[0][1])
+
+
+_SIGNATURES = r"""
+import importlib, sys, accord
+from numba.core.registry import CPUDispatcher
+from accord.models import _warm
+from accord.analysis.summary import analyse
+
+def compiled():
+    return {(m, n): set(f.signatures) for m, mod in list(sys.modules.items())
+            if m.startswith("accord") for n, f in vars(mod).items()
+            if isinstance(f, CPUDispatcher)}
+
+for module, _ in _warm.UNITS.values():
+    importlib.import_module(module)._compile()
+warm = compiled()
+analyse(accord.load("ukraine-2025"), draws=40, dynamic_draws=4)
+for (m, n), sigs in compiled().items():
+    if len(sigs) > 1 or (any(m == u for u, _ in _warm.UNITS.values()) and sigs - warm[(m, n)]):
+        print(f"{m}.{n}: {len(sigs)} signatures, {len(sigs - warm.get((m, n), set()))} "
+              "after the prewarm")
+"""
+
+
+def test_each_compiled_function_compiles_once_and_the_prewarm_compiles_what_runs():
+    """A second signature (a read-only or Fortran-ordered argument) means a second compile on
+    the user's first run, after the prewarm child compiled the first (9 s for the exchange
+    model's Fortran-ordered presence mask). The first process fills numba's cache; in the
+    second every function is loaded from it, so only the functions Python calls (not those
+    inlined into other compiled code) show their signatures."""
+    import subprocess
+    import sys
+
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _SIGNATURES], capture_output=True,
+                             text=True, check=True)
+    assert out.stdout == "", out.stdout

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from .._threads import blocks_of, map_ordered
-from ..models.base import Inputs, cells
+from ..models.base import Inputs, cells, frozen
 
 TOL = 1e-9
 """A deal is feasible when the max-min slack is at least ``-TOL`` (LP round-off)."""
@@ -109,8 +109,7 @@ def loss(w: np.ndarray, p0: np.ndarray, x: np.ndarray, count: np.ndarray) -> np.
     temporaries, which in a what-if batch of 10^4 draws × levers are the cost."""
     shape = np.broadcast_shapes(w.shape, p0.shape, x.shape[:-1] + (1, x.shape[-1]))
     xs = shape[:-2] + shape[-1:]
-    out = _loss(cells(w, shape), cells(p0, shape), cells(x, xs, tail=1),
-                np.ascontiguousarray(count, np.bool_))
+    out = _loss(cells(w, shape), cells(p0, shape), cells(x, xs, tail=1), frozen(count, np.bool_))
     return out.reshape(shape[:-1])
 
 
@@ -335,8 +334,8 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     """
     n, a, i = position.shape
 
-    def req(x, shape, dtype=float):  # contiguous: one compiled signature whatever is passed
-        return np.require(np.broadcast_to(x, shape), dtype, ["C"])
+    def req(x, shape, dtype=float):  # one compiled signature whatever is passed
+        return frozen(np.broadcast_to(x, shape), dtype)
 
     args = (req(w, (n, a, i)), req(position, (n, a, i)),
             req(-np.inf if low is None else low, (n, i)), req(np.inf if high is None else high, (n, i)),

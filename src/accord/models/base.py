@@ -230,9 +230,21 @@ class ModelSpec:
         return values
 
 
+def frozen(y, dtype=float) -> np.ndarray:
+    """``y`` as a C-contiguous, read-only array of ``dtype`` (a view when it already is one):
+    the one layout and flags compiled code takes. numba compiles a separate signature for a
+    read-only array (a broadcast, a slice of one) and for a non-contiguous one, so an entry
+    point that sometimes got either compiled twice, the second time on the user's first run
+    (models/_warm)."""
+    out = np.require(y, dtype, ["C"])
+    if out.flags.writeable:
+        out = out.view()
+        out.flags.writeable = False
+    return out
+
+
 def cells(y, shape: tuple[int, ...], tail: int = 2) -> np.ndarray:
-    """``y`` broadcast to ``shape`` as contiguous floats with the leading axes merged
+    """``y`` broadcast to ``shape`` as contiguous read-only floats with the leading axes merged
     (``[-1] + shape[-tail:]``): the one layout the compiled cell-by-cell loops take, so
-    they compile once whatever the caller passes."""
-    return np.ascontiguousarray(np.broadcast_to(y, shape), float).reshape(
-        (-1,) + tuple(shape[len(shape) - tail:]))
+    they compile once whatever the caller passes (:func:`frozen`)."""
+    return frozen(np.broadcast_to(y, shape)).reshape((-1,) + tuple(shape[len(shape) - tail:]))

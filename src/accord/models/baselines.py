@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 from numba import njit
 
-from .base import Inputs, ModelSpec, Outcome, Param, cells, one_shot
+from .base import Inputs, ModelSpec, Outcome, Param, cells, frozen, one_shot
 
 
 def _weights(inputs: Inputs, use_salience: bool = True) -> np.ndarray:
@@ -302,9 +302,9 @@ def _nbs(inputs: Inputs, utility: str, disagreement: str):
     sq = inputs.status_quo
     use_worst = np.full(i, disagreement == "worst") | np.isnan(sq)
     p = inputs.position
-    c = lambda y: np.ascontiguousarray(y, float)
+    c = frozen
     x, feasible = _nbs_cells(c(p), c(inputs.capability), c(np.broadcast_to(inputs.salience, p.shape)),
-                             c(np.nan_to_num(sq)), np.ascontiguousarray(use_worst),
+                             c(np.nan_to_num(sq)), c(use_worst, np.bool_),
                              utility == "quadratic", c(inputs.low), c(inputs.high))
     forecast = np.where(feasible, x, np.where(use_worst, np.nan, sq))
     # nobody present: NaN; nobody gains from moving: the disagreement point

@@ -1100,7 +1100,8 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     d, na, ni = inputs.shape
     lo, hi = np.asarray(inputs.low, float), np.asarray(inputs.high, float)
-    pres = ~np.isnan(inputs.position[0])
+    # C order whatever the caller's layout: one compiled signature (the one _compile caches)
+    pres = np.ascontiguousarray(~np.isnan(inputs.position[0]))
     if d > 1 and not np.array_equal(~np.isnan(inputs.position), np.broadcast_to(pres, (d, na, ni))):
         raise ValueError("the exchange model needs the same actors on each issue in every draw")
     if power is None:
