@@ -140,6 +140,33 @@ def test_a_red_line_box_keeps_the_package_inside_and_never_raises_the_value():
     assert inside.all()
 
 
+@FAST
+@given(seed=st.integers(0, 10_000), at=st.sampled_from([-F.TOL, 0.0, 0.05, -0.1]),
+       box=st.booleans())
+def test_deciding_a_side_gives_the_exact_sides_and_bounds_on_the_right_side(seed, at, box):
+    """``decide``: the what-if's feasible flags with fewer pivots. A returned value is a bound
+    (lower when at or above ``at``, upper when below), so the side is the exact one."""
+    w, pos, c, veto, move, rng = _problems(n=200, seed=seed)
+    c = c - rng.uniform(0.0, 0.5, c.shape)  # both sides of ``at`` in one batch
+    lo = hi = None
+    if box:
+        lo = np.where(rng.random(move.shape) < 0.3, rng.uniform(0, 50, move.shape), -np.inf)
+        hi = np.where(rng.random(move.shape) < 0.3, rng.uniform(50, 100, move.shape), np.inf)
+    exact, _ = F.maxmin(w, pos, c, veto, move, lo, hi)
+    v, x = F.maxmin(w, pos, c, veto, move, lo, hi, decide=at)
+    np.testing.assert_array_equal(v >= at, exact >= at)
+    slack = 1e-12
+    assert (v[v >= at] <= exact[v >= at] + slack).all()   # a lower bound
+    assert (v[v < at] >= exact[v < at] - slack).all()     # an upper bound
+    # where the bound is the start package's value, that package reaches it
+    got = (v >= at) & np.isfinite(v) & ~np.isnan(x).all(-1)
+    p0 = np.nan_to_num(pos)
+    reach = np.where(veto, c - np.where(move[:, None, :] & (w > 0) & ~np.isnan(x)[:, None, :],
+                                        w * np.abs(np.nan_to_num(x)[:, None, :] - p0), 0).sum(-1),
+                     np.inf).min(-1)
+    assert (reach[got] >= at - 1e-9).all()
+
+
 def test_the_solver_gives_the_same_bytes_on_one_thread_and_on_several(monkeypatch):
     w, pos, c, veto, move, _ = _problems(n=1000, seed=2)
     monkeypatch.setenv("ACCORD_THREADS", "1")

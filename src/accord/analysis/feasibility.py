@@ -130,24 +130,39 @@ def _loss(w, p0, x, count):  # pragma: no cover - compiled
 # ---- the exact max-min solver ---------------------------------------------------------------
 
 @numba.njit(cache=True, nogil=True)
-def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
+def _maxmin_one(w, p, cq, c, veto, move, eps, decide, x, act, cand_issue, cand_actor,
+                issue_rows, start_col, c_lo, c_hi, T, basis, z, mu, sums):  # pragma: no cover - compiled
     """One problem: w, p [a, i]; cq [a, i] the candidate settlements (positions clipped to the
-    red lines); c [a]; veto [a]; move [i]. Returns (value, x [i], ok)."""
+    red lines); c [a]; veto [a]; move [i]. Writes the package into ``x`` [i]; returns (value,
+    ok). ``decide`` (NaN: solve): return as soon as a bound puts the value on one side of it
+    (see :func:`maxmin`). The other arguments are work arrays sized for the batch
+    (:func:`_maxmin_batch` allocates them once)."""
     a_n, i_n = w.shape
-    act = np.empty(a_n, np.int64)
     k = 0
     for a in range(a_n):
         if veto[a]:
             act[k] = a
             k += 1
-    x = np.full(i_n, np.nan)
+    x[:] = np.nan
     if k == 0:
-        return np.inf, x, True
+        return np.inf, True
+    if not np.isnan(decide):
+        # the value is at most each veto player's best case, its own (clipped) position on
+        # every issue it holds a stance on: one short of ``decide`` settles it
+        upper = np.inf
+        for r in range(k):
+            a = act[r]
+            v = c[a]
+            for j in range(i_n):
+                if move[j] and w[a, j] > 0 and not np.isnan(p[a, j]):
+                    v -= w[a, j] * abs(cq[a, j] - p[a, j])
+            if v < upper:
+                upper = v
+        if upper < decide:
+            return upper, True
     # candidate columns: (issue, veto player with a stance there)
-    cand_issue = np.empty(i_n * k, np.int64)
-    cand_actor = np.empty(i_n * k, np.int64)
-    issue_rows = np.full(i_n, -1, np.int64)
-    start_col = np.full(i_n, -1, np.int64)
+    issue_rows[:] = -1
+    start_col[:] = -1
     n_c = 0
     n_rows_issue = 0
     for j in range(i_n):
@@ -160,6 +175,7 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
                 cand_issue[n_c] = j
                 cand_actor[n_c] = b
                 n_c += 1
+        c_lo[j], c_hi[j] = first, n_c  # the issue's candidates are columns first .. n_c - 1
         if n_c > first:
             issue_rows[j] = k + n_rows_issue
             n_rows_issue += 1
@@ -176,7 +192,7 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
             start_col[j] = best
     m = k + n_rows_issue
     n_col = 1 + n_c + k  # tau, mu, slacks
-    T = np.zeros((m, n_col + 1))
+    T[:m, :n_col + 1] = 0.0
     # D[row r, cand] = w_a j |p_b j - p_a j|
     for r in range(k):
         a = act[r]
@@ -201,9 +217,13 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
                 v -= T[r, 1 + start_col[j]]
         if v < t_lo:
             t_lo = v
+    if not np.isnan(decide) and t_lo >= decide:  # the start package already reaches it
+        for j in range(i_n):
+            if start_col[j] >= 0:
+                x[j] = cq[cand_actor[start_col[j]], j]
+        return t_lo, True
     for r in range(k):
         T[r, n_col] = c[act[r]] - t_lo
-    basis = np.empty(m, np.int64)
     for r in range(k):
         basis[r] = 1 + n_c + r
     for j in range(i_n):
@@ -211,16 +231,17 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
             row = issue_rows[j]
             col = 1 + start_col[j]
             basis[row] = col
-            for r in range(k):
+            for r in range(k):  # the issue's row is 1 on its candidates and the RHS only
                 f = T[r, col]
                 if f != 0.0:
-                    for q in range(n_col + 1):
-                        T[r, q] -= f * T[row, q]
+                    for cc in range(c_lo[j], c_hi[j]):
+                        T[r, 1 + cc] -= f * T[row, 1 + cc]
+                    T[r, n_col] -= f * T[row, n_col]
     for r in range(k):  # clean round-off of the start point
         if T[r, n_col] < 0.0:
             T[r, n_col] = 0.0
     # reduced costs of max tau': z[q] = cost_q - c_B B^-1 A_q; basis costs are all 0 at start
-    z = np.zeros(n_col)
+    z[:n_col] = 0.0
     z[0] = 1.0
     ok = True
     it = 0
@@ -269,12 +290,12 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
             z[q] -= f * T[leave, q]
         basis[leave] = e
     # read the mixture and the package
-    mu = np.zeros(n_c)
+    mu[:n_c] = 0.0
     for r in range(m):
         col = basis[r]
         if 1 <= col <= n_c:
             mu[col - 1] = max(T[r, n_col], 0.0)
-    sums = np.zeros(i_n)
+    sums[:] = 0.0
     for cc in range(n_c):
         j = cand_issue[cc]
         if np.isnan(x[j]):
@@ -288,20 +309,33 @@ def _maxmin_one(w, p, cq, c, veto, move, eps):  # pragma: no cover - compiled
     for r in range(m):
         if basis[r] == 0:
             value = t_lo + T[r, n_col]
-    return value, x, ok
+    return value, ok
 
 
 @numba.njit(cache=True, nogil=True)
-def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps):  # pragma: no cover - compiled
+def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps, decide):  # pragma: no cover - compiled
     n, a_n, i_n = w.shape
     values = np.empty(n)
     xs = np.empty((n, i_n))
     ok = np.empty(n, np.bool_)
+    # work arrays for the largest problem (every actor a veto player), reused by each
+    wd = np.empty((a_n, i_n))
+    qd = np.empty((a_n, i_n))
+    act = np.empty(a_n, np.int64)
+    cand_issue = np.empty(i_n * a_n, np.int64)
+    cand_actor = np.empty(i_n * a_n, np.int64)
+    issue_rows = np.empty(i_n, np.int64)
+    start_col = np.empty(i_n, np.int64)
+    c_lo = np.empty(i_n, np.int64)
+    c_hi = np.empty(i_n, np.int64)
+    T = np.empty((a_n + i_n, 2 + i_n * a_n + a_n))
+    basis = np.empty(a_n + i_n, np.int64)
+    z = np.empty(1 + i_n * a_n + a_n)
+    mu = np.empty(i_n * a_n)
+    sums = np.empty(i_n)
     for d in range(n):  # independent problems: maxmin runs blocks of them on a thread per core
         # this problem's weights (scaled per actor) and candidates (positions clipped to the
         # red-line box, as np.clip: min(max(p, lo), hi)), built here, not as [n, a, i] arrays
-        wd = np.empty((a_n, i_n))
-        qd = np.empty((a_n, i_n))
         for a in range(a_n):
             for j in range(i_n):
                 wd[a, j] = scale[d, a] * w[d, a, j]
@@ -311,16 +345,17 @@ def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps):  # pragma: no cover 
                 if v > hi[d, j]:
                     v = hi[d, j]
                 qd[a, j] = v
-        v, x, good = _maxmin_one(wd, p[d], qd, c[d], veto[d], move[d], eps)
-        values[d] = v
-        xs[d] = x
-        ok[d] = good
+        values[d], ok[d] = _maxmin_one(wd, p[d], qd, c[d], veto[d], move[d], eps, decide,
+                                       xs[d], act,
+                                       cand_issue, cand_actor, issue_rows, start_col, c_lo,
+                                       c_hi, T, basis, z, mu, sums)
     return values, xs, ok
 
 
 def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
            move: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None,
-           scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+           scale: np.ndarray | None = None,
+           decide: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``max_x min_{veto a} (c_a - sum_{i in move} s_a w_ai |x_i - p_ai|)`` per problem.
 
     w, position ``[n, a, i]``; c ``[n, a]``; veto ``[n, a]`` bool; move ``[n, i]`` bool (the
@@ -331,6 +366,12 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     exact). Returns (value ``[n]``, package ``[n, i]`` with NaN where the issue does not move
     or no veto player has a stance on it). ``value`` is ``+inf`` for a problem without veto
     players.
+
+    ``decide``: only which side of ``decide`` each value is on (the what-if's feasible or
+    not). A problem stops at the first bound that tells: the start package's value (a lower
+    bound; that package is returned) or a veto player's value at its own clipped position (an
+    upper bound; the package is NaN). ``value >= decide`` is then the same as for the exact
+    value, and on the flagship about half of the problems need no pivot.
     """
     n, a, i = position.shape
 
@@ -342,7 +383,8 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
             req(1.0 if scale is None else scale, (n, a)), req(c, (n, a)),
             req(veto, (n, a), np.bool_), req(move, (n, i), np.bool_))
     blocks = blocks_of(n)
-    parts = map_ordered(lambda sl: _maxmin_batch(*(x[sl] for x in args), 1e-12), blocks)
+    at = np.nan if decide is None else float(decide)
+    parts = map_ordered(lambda sl: _maxmin_batch(*(x[sl] for x in args), 1e-12, at), blocks)
     values, xs, ok = (np.concatenate([part[k] for part in parts]) for k in range(3))
     if not ok.all():  # pragma: no cover - a safety net, never seen
         raise RuntimeError(f"feasibility LP did not converge for {int((~ok).sum())} problems")
@@ -573,16 +615,18 @@ def package_fill(pr: Problem, x: np.ndarray, inputs: Inputs,
 
 
 def solve(pr: Problem, c: np.ndarray, p_h: np.ndarray, renewal: np.ndarray,
-          position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``max_x min_consenting [P·(c - fixed - L(x)) - (1 - P)·r]`` (value ``[n]``, x ``[n, i]``)."""
+          position: np.ndarray, decide: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``max_x min_consenting [P·(c - fixed - L(x)) - (1 - P)·r]`` (value ``[n]``, x ``[n, i]``;
+    ``decide``: see :func:`maxmin`)."""
     cc = p_h * (c - pr.fixed_loss) - (1.0 - p_h) * renewal
-    value, x = maxmin(pr.w, position, cc, pr.consent, pr.mask, pr.L, pr.U, p_h)
+    value, x = maxmin(pr.w, position, cc, pr.consent, pr.mask, pr.L, pr.U, p_h, decide)
     return np.where(pr.conflict, -np.inf, value), x
 
 
 def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray],
              veto: np.ndarray | None = None, unsettled: str = "status_quo",
-             terms: Terms | None = None, durability_passes: int = 1) -> dict[str, DealResult]:
+             terms: Terms | None = None, durability_passes: int = 1,
+             decide: bool = False) -> dict[str, DealResult]:
     """Feasibility of each deal (name -> issue mask) for every draw of a batch.
 
     ``no_deal[n, a]``: each actor's utility of no agreement; NaN means the actor states none
@@ -592,6 +636,9 @@ def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray
     value to an actor is ``P(holds)·u(deal) + (1 - P(holds))·(no_deal - renewal_cost)``, with
     ``P(holds)`` read at the terms in force when the parties sign (status quo and pins;
     ``durability_passes`` > 1 re-reads it at the previous pass's package, a fixed point).
+    ``decide``: only whether each deal is feasible (the what-if): ``value`` is then a bound on
+    the same side of ``-TOL`` as the max-min value (:func:`maxmin`), the package the one that
+    bound was read at, and ``slack`` and ``p_holds`` are not computed (None).
     """
     if unsettled not in MODES:
         raise ValueError(f"unsettled: expected one of {', '.join(MODES)}, got {unsettled!r}")
@@ -611,8 +658,12 @@ def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray
         x = package_fill(pr, np.full((n, i), np.nan), inputs)
         for _ in range(max(1, durability_passes)):
             p_h = terms.holds(name, x, inputs.low, inputs.high) * np.ones((n, a))
-            value, x = solve(pr, c, p_h, renewal, p)
+            value, x = solve(pr, c, p_h, renewal, p, -TOL if decide else None)
             x = package_fill(pr, x, inputs)
+        if decide:
+            out[name] = DealResult(name, tuple(np.asarray(inputs.issues)[mask]), value, x, None,
+                                   np.asarray(pr.consent, bool), pr.red_block)
+            continue
         counted = None if unsettled == "status_quo" else pr.touched
         slack = p_h * (utility(x, p, w, counted, p0) - nd) - (1.0 - p_h) * renewal
         held = p_h if terms.durability is None else \

@@ -30,7 +30,7 @@ PROBLEMS_PER_TASK = 2_000
 a, i]`` temporaries stay near 20 MB on the flagship, one task per thread alive (measured in
 ``bench/mainjob.py``: 2,000 keeps the forecast under 400 MB; 12,000 took 130 MB more and
 0.3 s less)."""
-DEAL_KEYS = ("value", "package", "slack", "veto")
+DEAL_KEYS = ("value", "package", "slack", "veto", "feasible")
 BACKENDS = ("local", "dask")
 
 
@@ -108,7 +108,8 @@ class Task:
     unsettled: str
     seed: int | None
     keep: tuple[str, ...] = DEAL_KEYS
-    """The per-deal arrays to return (the what-if needs only ``value``)."""
+    """The per-deal arrays to return (the what-if needs only ``feasible``; then the solver
+    stops at the first bound that decides it: ``feasibility.maxmin``'s ``decide``)."""
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -140,14 +141,16 @@ def run_task(task: Task) -> dict[str, Any]:
         terms = sample_terms(task.tables.terms, n, np.random.SeedSequence(
             task.entropy, spawn_key=(task.view_index, task.chunk_index, TERMS_STREAM))).terms
         terms = terms.extend(len(batch.actors), n_var)
+        decide = set(task.keep) <= {"feasible"}
         res = evaluate(batch, nd, task.deal_masks, veto=veto, unsettled=task.unsettled,
-                       terms=terms)
+                       terms=terms, decide=decide)
         for deal, r in res.items():
-            parts = {"value": r.value.reshape(n_var, n),
-                     "package": r.package.reshape(n_var, n, -1),
-                     "slack": r.slack.reshape(n_var, n, -1),
-                     "veto": r.veto.reshape(n_var, n, -1)}
-            out["deals"][deal] = {k: parts[k] for k in task.keep}
+            parts = {"feasible": lambda: r.feasible.reshape(n_var, n),
+                     "value": lambda: r.value.reshape(n_var, n),
+                     "package": lambda: r.package.reshape(n_var, n, -1),
+                     "slack": lambda: r.slack.reshape(n_var, n, -1),
+                     "veto": lambda: r.veto.reshape(n_var, n, -1)}
+            out["deals"][deal] = {k: parts[k]() for k in task.keep}
     return out
 
 

@@ -531,7 +531,7 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
     """
     from .. import models as _models
     from . import sweeps
-    from .feasibility import TOL, no_deal_notes, wilson
+    from .feasibility import no_deal_notes, wilson
 
     if isinstance(levers, (str, Path)):
         levers = read_levers(levers, scenario)
@@ -543,7 +543,7 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
         _models.get(n)
     run = sweeps.run(scenario, draws=draws, seed=seed, levers=arrays, models=names,
                      deals=deals, unsettled=unsettled, chunk=chunk, backend=backend,
-                     scheduler=scheduler, client=client, keep=("value",))
+                     scheduler=scheduler, client=client, keep=("feasible",))
     views = run.views
     groups = [(v, [v]) for v in views] + ([("ensemble", views)] if len(views) > 1 else [])
     vix = {v: k for k, v in enumerate(views)}
@@ -568,9 +568,9 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
                                   "shift_p10": sq[0, li, j], "shift_p90": sq[2, li, j]})
     prows = []
     for deal in run.deal_names:
-        val = run.deals[deal]["value"]  # [L, V, d]
+        ok = run.deals[deal]["feasible"]  # [L, V, d]
         for label, vs in groups:
-            x = pooled(val[..., None], vs)[..., 0] >= -TOL
+            x = pooled(ok[..., None], vs)[..., 0]
             n = x.shape[1]
             p0 = x[0].mean()
             for li, name in enumerate(arrays.names):
