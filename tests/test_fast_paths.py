@@ -233,7 +233,9 @@ def compiled():
 for module, _ in _warm.UNITS.values():
     importlib.import_module(module)._compile()
 warm = compiled()
-analyse(accord.load("ukraine-2025"), draws=40, dynamic_draws=4)
+from accord.analysis.outlook import outlook
+sc = accord.load("ukraine-2025")
+analyse(sc, draws=40, dynamic_draws=4, outlook=outlook(sc, draws=120))
 for (m, n), sigs in compiled().items():
     if len(sigs) > 1 or (any(m == u for u, _ in _warm.UNITS.values()) and sigs - warm[(m, n)]):
         print(f"{m}.{n}: {len(sigs)} signatures, {len(sigs - warm.get((m, n), set()))} "

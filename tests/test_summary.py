@@ -92,7 +92,12 @@ def _lines(text: str) -> list[str]:
 
 
 def test_forecast_fits_100_columns_and_leads_with_the_conclusion(monkeypatch):
+    from accord import cli
+
     monkeypatch.setenv("COLUMNS", "100")
+    # the console reads $COLUMNS once, when the CLI starts: start it again here (a test
+    # worker may have imported the CLI under another width)
+    monkeypatch.setattr(cli, "out", cli._console())
     r = runner.invoke(app, ["forecast", "ukraine-2025", "--draws", "200",
                             "--dynamic-draws", "20"])
     assert r.exit_code == 0, r.output
