@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from ..cli import FORMAT_HELP, _load, handled, out
+from ..defaults import DRAWS, OUTLOOK_DRAWS, OUTLOOK_HORIZON
 
 
 def register(app: typer.Typer) -> None:
@@ -19,8 +20,9 @@ def register(app: typer.Typer) -> None:
     def validity_cmd(scenario: str = typer.Argument(..., help="Scenario file or folder, or a bundled name."),
                      write: Optional[Path] = typer.Option(None, "--write", help="Write the Markdown table to this file."),
                      check: Optional[Path] = typer.Option(None, "--check", help="Exit 1 if this file differs from the regenerated table."),
-                     horizon: int = typer.Option(36, "--horizon", min=1, help="Months of outlook."),
-                     draws: int = typer.Option(2000, "--draws", min=1, help="Monte-Carlo draws per view."),
+                     horizon: int = typer.Option(OUTLOOK_HORIZON, "--horizon", min=1, help="Months of outlook."),
+                     draws: int = typer.Option(OUTLOOK_DRAWS, "--draws", min=1, help="Outlook draws in all, shared by the views (the summary's)."),
+                     feasibility_draws: int = typer.Option(DRAWS, "--feasibility-draws", min=1, help="Draws per view of P(feasible) (the summary's)."),
                      seed: int = typer.Option(0, "--seed"),
                      fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
                      json_out: bool = typer.Option(False, "--json", help="The rows as JSON.")) -> None:
@@ -28,13 +30,14 @@ def register(app: typer.Typer) -> None:
         from ..analysis.validity import render, validity
 
         sc = _load(scenario, fmt)
-        rows = validity(sc, horizon=horizon, draws=draws, seed=seed)
+        rows = validity(sc, horizon=horizon, draws=draws, seed=seed,
+                        feasibility_draws=feasibility_draws)
         if json_out:
             import json
 
             print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, default=str))
             return
-        text = render(rows, sc, horizon, draws, seed)
+        text = render(rows, sc, horizon, draws, seed, feasibility_draws)
         if check is not None:
             old = check.read_text(encoding="utf-8") if check.exists() else ""
             if old != text:

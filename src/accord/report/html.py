@@ -743,31 +743,41 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
         summary=summary, fig_settlement=Markup(fig_settlement),
         summary_json=Markup(_json_script(summary.to_json())),
         optional=optional, evidence=_evidence(sc, opts), n_figures=figs.count,
-        validity=_validity(sc, fc.seed, progress),
+        validity=_validity(sc, fc.seed, progress, res),
         actors=[{"id": a.id, "name": a.name, "capability": f"{a.capability.value:g}",
                  "veto": a.veto} for a in sc.actors],
         views=json_doc["views"], deals=dict(sc.deals),
         has_dynamic=bool(traj), has_bdm=has_bdm)
 
 
-def _validity(sc: Scenario, seed, progress) -> dict[str, Any] | None:
-    """Each view against its author's conclusion, as ``accord validity`` computes it (its own
-    draws and horizon, so the report shows the numbers of docs/flagship-validity.md)."""
+def _validity(sc: Scenario, seed, progress, analysis) -> dict[str, Any] | None:
+    """Each view against its author's conclusion, as ``accord validity`` computes it (its
+    draws and horizon, so the report shows the numbers of docs/flagship-validity.md). The
+    summary's outlook and feasibility serve when they were computed with those."""
     from ..analysis import validity as V
+    from ..analysis.ensemble import _view_list
 
     if not sc.views or not V.has_conclusions(sc):
         return None
     if progress:
         progress("validity")
-    rows = V.validity(sc, seed=0 if seed is None else seed)
+    seed = 0 if seed is None else seed
+    o = analysis.outlook.to_json() if analysis.outlook is not None else None
+    same = o is not None and o.get("seed") == seed and o.get("horizon_months") == V.HORIZON \
+        and o.get("draws_per_view") == max(1, V.DRAWS // len(_view_list(sc)))
+    f = analysis.feasibility
+    rows = V.validity(sc, seed=seed, outlook_json=o if same else None,
+                      feasible=V.feasible_shares(f) if f is not None and f.seed == seed
+                      and f.draws == V.FEASIBILITY_DRAWS else None)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.agree] = counts.get(r.agree, 0) + 1
     return {"rows": [{**r.to_dict(), "outlook": {k: V.outlook_words(o) for k, o in r.outlook.items()}}
                      for r in rows],
             "counts": sorted(counts.items()),
-            "note": (f"accord validity: outlook over {V.HORIZON} months, {V.DRAWS:,} draws per view, "
-                     f"seed {0 if seed is None else seed}; \"unlikely\" holds below {V.LOW:.0%}, "
+            "note": (f"accord validity: outlook over {V.HORIZON} months, {V.DRAWS:,} draws in all, "
+                     f"P(feasible) over {V.FEASIBILITY_DRAWS:,} draws per view, seed {seed}; "
+                     f"\"unlikely\" holds below {V.LOW:.0%}, "
                      f"\"likely\" at {V.HIGH:.0%} or more. No number is coded from these "
                      "conclusions.")}
 
