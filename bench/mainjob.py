@@ -11,6 +11,8 @@ command with the slow path forced, and the ratio:
 * the first run (cold numba cache: a fresh copy of ``src/`` without ``__pycache__``, as after
   ``pip install .``): slow path ``ACCORD_PREWARM=0``, everything compiled in the one process;
 * ``accord --help``; peak memory of the forecast (max RSS, process and children);
+* ``accord report ukraine-2025`` (the forecast, the validity table, evidence and figures in one
+  HTML file; the issue sets it no target of its own);
 * the web app's edit → updated forecast with every model (``POST /api/forecast`` with a change,
   ``models``: all, the app's interactive draws), in process: slow path ``ACCORD_EXCHANGE_LOOP=1``;
 * ``accord outlook ukraine-2025`` (10⁴ draws × 36 months): slow path, the same algorithm called
@@ -144,6 +146,11 @@ def main() -> None:
     print(f"{'peak memory of the forecast':44s} {now[2]:6.0f} MB (per-run loop {slow[2]:.0f} MB)"
           f"  target < 400 MB{'  MET' if now[2] < 400 else '  NOT MET'}")
 
+    report = str(Path(tempfile.mkdtemp(prefix="accord-report-")) / "report.html")
+    rep = ["report", FLAGSHIP, "-o", report, "--force"]
+    rp = best(rep, n)
+    row("accord report ukraine-2025 (warm)", rp[:2], "(none)", None)
+
     from accord import models as M
 
     w = web_update(list(M.available()))
@@ -192,6 +199,8 @@ def main() -> None:
         row(f"forecast at {args.before[:10]} (before)", b[:2], "", None)
         print(f"{'  ratio before/now':44s} {b[1] / now[1]:5.1f}x CPU, {b[0] / now[0]:5.1f}x wall; "
               f"peak memory {b[2]:.0f} MB before")
+        rb = best(rep, n, src=src)
+        row(f"report at {args.before[:10]} (before)", rb[:2], "", None)
         hb = [cli(["--help"], src=src) for _ in range(max(5, n))]
         hbm = (statistics.median(x[0] for x in hb), statistics.median(x[1] for x in hb))
         row(f"--help at {args.before[:10]} (before)", hbm, "", None)
