@@ -416,9 +416,10 @@ class DealResult:
     their red lines leave no settlement)."""
     package: np.ndarray
     """``[n, i]`` the closest-to-feasible package (unsettled issues at the status quo)."""
-    slack: np.ndarray
+    slack: np.ndarray | None
     """``[n, a]`` each actor's value of the package minus its no-deal value (durability
-    included: ``P(holds)·(u - no_deal) - (1 - P(holds))·renewal_cost``)."""
+    included: ``P(holds)·(u - no_deal) - (1 - P(holds))·renewal_cost``); None when
+    :func:`evaluate` only decided feasibility (``decide``)."""
     veto: np.ndarray
     """``[n, a]`` whose consent the deal needs in each draw (veto players, and delivery-veto
     players on the terms they must deliver)."""
