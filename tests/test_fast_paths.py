@@ -256,3 +256,46 @@ def test_each_compiled_function_compiles_once_and_the_prewarm_compiles_what_runs
         out = subprocess.run([sys.executable, "-c", _SIGNATURES], capture_output=True,
                              text=True, check=True)
     assert out.stdout == "", out.stdout
+
+
+def test_leaving_cores_to_a_compile_lowers_the_threads_and_gives_them_back(monkeypatch):
+    monkeypatch.delenv("ACCORD_THREADS", raising=False)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert _threads.cores() == 3
+    with _threads.leave_cores(1):
+        assert _threads.cores() == 2
+        with _threads.leave_cores(5):
+            assert _threads.cores() == 1          # never fewer than one
+        assert _threads.cores() == 2
+    assert _threads.cores() == 3
+    with pytest.raises(RuntimeError):
+        with _threads.leave_cores(2):
+            raise RuntimeError("a model failed")
+    assert _threads.cores() == 3                  # given back on an error too
+    monkeypatch.setenv("ACCORD_THREADS", "4")
+    with _threads.leave_cores(1):
+        assert _threads.cores() == 4              # the user's setting wins
+
+
+def test_while_the_exchange_model_compiles_the_other_models_leave_it_a_core(monkeypatch):
+    """A first run: the prewarm child compiling the exchange model is the critical path."""
+    from accord import models as M
+    from accord.analysis import ensemble
+    from accord.models import _warm
+
+    monkeypatch.delenv("ACCORD_THREADS", raising=False)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(_warm, "start", lambda names: {"exchange": object()})
+    monkeypatch.setattr(_warm, "wait", lambda procs, name: procs.pop(name, None))
+    seen, real = {}, M.run
+
+    def spy(name, inputs, **kw):
+        seen[name] = _threads.cores()
+        return real(name, inputs, **kw)
+
+    monkeypatch.setattr(M, "run", spy)
+    deals = []
+    ensemble.forecast(accord.load("eu-emissions"), ["mean", "median", "exchange"], draws=20,
+                      seed=0, dynamic_draws=4, meanwhile=lambda: deals.append(_threads.cores()))
+    assert seen == {"mean": 1, "median": 1, "exchange": 2} and deals == [1]
+    assert _threads.cores() == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -17,14 +18,33 @@ R = TypeVar("R")
 
 
 def cores() -> int:
-    """Threads to use: ``ACCORD_THREADS`` when set, else the cores this process may run on."""
+    """Threads to use: ``ACCORD_THREADS`` when set, else the cores this process may run on,
+    less those :func:`leave_cores` keeps for other processes."""
     env = os.environ.get("ACCORD_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    return max(1, n - _left[0])
+
+
+_left = [0]
+
+
+@contextmanager
+def leave_cores(k: int):
+    """Use ``k`` cores fewer inside the block (at least one): on a first run the prewarm
+    children compile the slowest models (``models/_warm``), and the one that compiles the
+    exchange model is the run's critical path; with a core of its own it finishes sooner
+    than this process's threads would have saved. Results never depend on the threads."""
+    before = _left[0]
+    _left[0] = max(0, int(k))
+    try:
+        yield
+    finally:
+        _left[0] = before
 
 
 _worker = threading.local()

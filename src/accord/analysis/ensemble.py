@@ -130,6 +130,9 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
     ``meanwhile``: work that does not need the forecast (the deal analyses), called once:
     while a model's code still compiles in another process on a first run, else after the
     last model."""
+    from contextlib import ExitStack
+
+    from .._threads import leave_cores
     from ..models import _warm
 
     names = list(models) if models is not None else list(_models.available())
@@ -137,50 +140,54 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
     warming = _warm.start(names)
     groups, views, d = view_groups(scenario, draws, seed)
     done: dict[str, Any] = {}
-    for name in sorted(names, key=lambda n: n in warming):
-        spec = _models.get(name)
-        k = d if not spec.dynamic else min(d, dynamic_draws)
-        if name in warming and meanwhile is not None:  # a core is free until it compiles
-            meanwhile()
-            meanwhile = None
-        if progress:
-            progress(name)
-        _warm.wait(warming, name)
-        result = np.full((len(views), k, len(scenario.issues)), np.nan)
-        reasons: list[np.ndarray] = []
-        cycles: list[tuple[np.ndarray, np.ndarray]] = []
-        no_gain: list[np.ndarray] = []
-        try:
-            for idx, inputs in groups:
-                sub = inputs if k == d else _take(inputs, len(idx), d, k)
-                # an issue no actor of these views takes a stance on has no outcome there
-                live = sub.present.any(axis=(0, 1))
-                if not live.all():
-                    sub = sub.subset_issues(np.flatnonzero(live))
-                outcome, _ = _models.run(name, sub, seed=seed)
-                result[idx] = _widen(outcome.final, live).reshape(len(idx), k, -1)
-                reasons.append(np.asarray(outcome.stop_reason, dtype=object))
-                ex = outcome.extra or {}
-                path = _widen(np.asarray(outcome.forecast, float), live)
-                if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
-                    tail = path[:, path.shape[1] // 2:]
-                    with np.errstate(all="ignore"), warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)  # issues with no outcome
-                        open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
-                                        ("max_rounds", "cycle"))[:, None]
-                        lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
-                        step = np.diff(tail, axis=1)
-                        eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
-                        turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
-                        cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan),
-                                       open_ & turns))
-                if "nbs_gain_possible" in ex:
-                    gain = _widen(np.asarray(ex["nbs_gain_possible"], float), live, 1.0)
-                    no_gain.append(gain[:, -1] == 0)
-        except ValueError as exc:
-            done[name] = str(exc)
-            continue
-        done[name] = (result, _stop_shares(reasons), _diagnostics(scenario, cycles, no_gain))
+    with ExitStack() as compiling:  # that compile is the run's critical path: it keeps a core
+        compiling.enter_context(leave_cores(len(warming)))
+        for name in sorted(names, key=lambda n: n in warming):
+            spec = _models.get(name)
+            k = d if not spec.dynamic else min(d, dynamic_draws)
+            if name in warming and meanwhile is not None:  # done while it compiles
+                meanwhile()
+                meanwhile = None
+            if progress:
+                progress(name)
+            _warm.wait(warming, name)
+            if not warming:
+                compiling.close()  # every compile is done: all cores again
+            result = np.full((len(views), k, len(scenario.issues)), np.nan)
+            reasons: list[np.ndarray] = []
+            cycles: list[tuple[np.ndarray, np.ndarray]] = []
+            no_gain: list[np.ndarray] = []
+            try:
+                for idx, inputs in groups:
+                    sub = inputs if k == d else _take(inputs, len(idx), d, k)
+                    # an issue no actor of these views takes a stance on has no outcome there
+                    live = sub.present.any(axis=(0, 1))
+                    if not live.all():
+                        sub = sub.subset_issues(np.flatnonzero(live))
+                    outcome, _ = _models.run(name, sub, seed=seed)
+                    result[idx] = _widen(outcome.final, live).reshape(len(idx), k, -1)
+                    reasons.append(np.asarray(outcome.stop_reason, dtype=object))
+                    ex = outcome.extra or {}
+                    path = _widen(np.asarray(outcome.forecast, float), live)
+                    if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
+                        tail = path[:, path.shape[1] // 2:]
+                        with np.errstate(all="ignore"), warnings.catch_warnings():
+                            warnings.simplefilter("ignore", RuntimeWarning)  # issues with no outcome
+                            open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
+                                            ("max_rounds", "cycle"))[:, None]
+                            lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
+                            step = np.diff(tail, axis=1)
+                            eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
+                            turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
+                            cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan),
+                                           open_ & turns))
+                    if "nbs_gain_possible" in ex:
+                        gain = _widen(np.asarray(ex["nbs_gain_possible"], float), live, 1.0)
+                        no_gain.append(gain[:, -1] == 0)
+            except ValueError as exc:
+                done[name] = str(exc)
+                continue
+            done[name] = (result, _stop_shares(reasons), _diagnostics(scenario, cycles, no_gain))
     # the sampled inputs and the last run's trajectories (tens of MB): freed before the deals
     groups = inputs = sub = outcome = ex = path = tail = None
     if meanwhile is not None:
