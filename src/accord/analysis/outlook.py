@@ -44,12 +44,14 @@ Every constant is a named field of :class:`OutlookParams` with its source or the
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .._threads import map_ordered
 from ..models.base import Inputs
 from .feasibility import (COMPREHENSIVE, P_HOLDS, TOL, Terms, deal_issues, package_fill, problem, solve,
                           utility, weights)
@@ -310,8 +312,12 @@ def _utility_path(w: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
     u = np.ones((L, n, q.shape[1], a))
     wr = w.reshape(L, n, a, i)
     pr = np.nan_to_num(p).reshape(L, n, a, i)
+    tmp = np.empty_like(u)  # one temporary for every issue: views run on threads side by side
     for j in range(i):  # issues: a handful
-        u -= wr[:, :, None, :, j] * np.abs(q[None, :, :, None, j] - pr[:, :, None, :, j])
+        np.subtract(q[None, :, :, None, j], pr[:, :, None, :, j], out=tmp)
+        np.abs(tmp, out=tmp)
+        tmp *= wr[:, :, None, :, j]
+        u -= tmp
     return u.reshape(m, q.shape[1], a)
 
 
@@ -377,7 +383,9 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
         veto = np.broadcast_to(inputs.veto, nd.shape)
         q, tr = _sq_path(sc.status_quo, td.trend, segs, sc.issue_ids, sc.low, sc.high, months + H)
         moving = (np.ptp(q, axis=1) > 0).any(0)                           # [i]
-        speed = (np.abs(tr[:, 1:months + 1]) / width).sum(-1)            # [n, T]
+        speed = np.abs(tr[:, 1:months + 1])
+        speed /= width
+        speed = speed.sum(-1)                                             # [n, T]
         base_hr = (params.drift_ratio ** (speed / params.drift_ref)) * ev_hr[ds] \
             * np.exp(params.frailty_sd * z[ds])[:, None]
         cost_cum = None
@@ -401,7 +409,7 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
             if moving.any():
                 du = _utility_path(w[..., moving], p0[..., moving], q[..., moving])
                 du -= du[:, :1]                                             # [m, T + H + 1, a]
-                gain = du[:, ts + H] - du[:, ts]
+                gain = du[:, first + H:end + H] - du[:, first:end]  # ts as slices: no copies
             else:
                 du, gain = None, np.zeros((m, 1, a))
             hurting = gain < cost[:, None, :] * H                           # [m, S or 1, a]
@@ -640,14 +648,22 @@ def outlook(scenario, horizon: int = 36, draws: int = 10_000, seed: int | None =
 
     total = len(views) * -(-n // sweeps.CHUNK)
     done = [0]
+    lock = threading.Lock()
 
     def tick() -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
+        with lock:  # views run on worker threads
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], total)
 
-    runs = [_run_view(scenario, v, vi, n, entropy, levers, masks, params, offset[v] + horizon,
-                      tick) for vi, v in enumerate(views)]
+    # each view has its own seeds, so a thread per view gives the same bytes as a loop; the
+    # views' numpy overlaps (one view's LPs then run on its own thread, never a nested pool).
+    # With levers a view's batch (levers × draws) is large enough to keep the cores busy with
+    # its own LPs, and two side by side would double the memory: one view at a time.
+    side_by_side = (len(levers) + 1) * sweeps.CHUNK <= sweeps.PROBLEMS_PER_TASK
+    runs = map_ordered(lambda iv: _run_view(scenario, iv[1], iv[0], n, entropy, levers, masks,
+                                            params, offset[iv[1]] + horizon, tick),
+                       list(enumerate(views)), None if side_by_side else 1)
     names = ["none"] + [lv.name for lv in levers]
     kinds = list(masks)
     curves: dict = {}
