@@ -73,7 +73,10 @@ def _weighted_mean(position: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def _wmean_cells(x, weight):  # pragma: no cover - compiled
     """Per ``[d, i]`` cell, actors in order (the order of numpy's sums over that axis):
     Σ w·x / Σ w over the present actors, their plain mean where the weights sum to 0, NaN
-    where nobody is present. One pass, no ``[d, a, i]`` temporaries."""
+    where nobody is present. One pass, no ``[d, a, i]`` temporaries. A mean lies within
+    what it averages (the weighted positions, an absent one as 0), but Σ w·x / Σ w can round
+    past them (four actors at 100 gave 100.00000000000001, off the scale): it is held to
+    their range."""
     d, a, n = x.shape
     out = np.empty((d, n))
     for k in range(d):
@@ -82,19 +85,24 @@ def _wmean_cells(x, weight):  # pragma: no cover - compiled
             wx = 0.0
             plain = 0.0
             count = 0
+            wlo, whi, plo, phi = np.inf, -np.inf, np.inf, -np.inf
             for b in range(a):
                 v = x[k, b, j]
                 wb = weight[k, b, j]
                 total += wb
+                if wb > 0:  # what the weighted mean averages (an absent actor as 0)
+                    u = 0.0 if np.isnan(v) else v
+                    wlo, whi = min(wlo, u), max(whi, u)
                 if np.isnan(v):
                     continue
                 wx += wb * v
                 plain += v
                 count += 1
+                plo, phi = min(plo, v), max(phi, v)
             if total > 0:
-                out[k, j] = wx / total
+                out[k, j] = min(max(wx / total, wlo), whi)
             elif count > 0:
-                out[k, j] = plain / count
+                out[k, j] = min(max(plain / count, plo), phi)
             else:
                 out[k, j] = np.nan
     return out
