@@ -172,15 +172,16 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
                     if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
                         tail = path[:, path.shape[1] // 2:]
                         with np.errstate(all="ignore"), warnings.catch_warnings():
-                            warnings.simplefilter("ignore", RuntimeWarning)  # issues with no outcome
+                            # issues with no outcome
+                            warnings.simplefilter("ignore", RuntimeWarning)
                             open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
                                             ("max_rounds", "cycle"))[:, None]
                             lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
                             step = np.diff(tail, axis=1)
                             eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
                             turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
-                            cycles.append((np.where(open_, lo_, np.nan), np.where(open_, hi_, np.nan),
-                                           open_ & turns))
+                            cycles.append((np.where(open_, lo_, np.nan),
+                                           np.where(open_, hi_, np.nan), open_ & turns))
                     if "nbs_gain_possible" in ex:
                         gain = _widen(np.asarray(ex["nbs_gain_possible"], float), live, 1.0)
                         no_gain.append(gain[:, -1] == 0)
