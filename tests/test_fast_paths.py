@@ -299,3 +299,39 @@ def test_while_the_exchange_model_compiles_the_other_models_leave_it_a_core(monk
                       seed=0, dynamic_draws=4, meanwhile=lambda: deals.append(_threads.cores()))
     assert seen == {"mean": 1, "median": 1, "exchange": 2} and deals == [1]
     assert _threads.cores() == 2
+
+
+def test_a_compile_started_early_is_shared_and_never_outlives_the_command(monkeypatch):
+    """The CLI starts the prewarm children before it reads the scenario; the forecast's own
+    request must join those, not start more, and children nobody joined end with the process."""
+    from accord.models import _warm
+
+    spawned = []
+
+    class Child:
+        def __init__(self, *args, **kwargs):
+            self.done = self.stopped = False
+            spawned.append(self)
+
+        def poll(self):
+            return 0 if self.done else None
+
+        def wait(self):
+            self.done = True
+
+        def terminate(self):
+            self.stopped = True
+
+    monkeypatch.setenv("ACCORD_PREWARM", "1")
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    monkeypatch.setattr(_warm.subprocess, "Popen", Child)
+    monkeypatch.setattr(_warm, "cold", lambda name: True)
+    monkeypatch.setattr(_warm, "_running", {})
+    monkeypatch.setattr(_warm, "_stop_registered", True)
+    early = _warm.start(["mean", "exchange", "feasibility"])
+    later = _warm.start(["exchange"])
+    assert len(spawned) == 2 and later["exchange"] is early["exchange"]
+    _warm.wait(later, "exchange")
+    assert spawned[0].done and "exchange" not in _warm._running
+    _warm.stop()                          # at exit: the feasibility child nobody joined
+    assert spawned[1].stopped and not spawned[0].stopped and _warm._running == {}

@@ -288,12 +288,11 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
     Every model runs on every view (the dated analyses), each with DRAWS Monte-Carlo draws;
     feasibility and the levers use the same views, draws and seed.
     """
-    from . import models
     from .analysis.summary import analyse
     from .results import dumps
 
+    names = _prewarm(models_opt)
     sc = _load(scenario, fmt)
-    names = _model_list(models_opt) or list(models.available())
     started = time.perf_counter()
     with _progress(len(names) + 3, "forecast") as step:
         res = analyse(sc, draws=draws, seed=seed, models=names, dynamic_draws=dynamic_draws,
@@ -309,6 +308,17 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
         out.print("[dim]--full: every model on every view, the disagreement map and the "
                   "timeline[/dim]")
     out.print(f"[dim]{elapsed:.1f} s[/dim]")
+
+
+def _prewarm(models_opt: Optional[str]) -> list[str]:
+    """The models asked for; on a first run their slowest compiles start now, in other
+    processes, before the scenario is read (``models/_warm``; the forecast joins them)."""
+    from . import models
+    from .models import _warm
+
+    names = _model_list(models_opt) or list(models.available())
+    _warm.start(names + ["feasibility"])
+    return names
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:

@@ -31,13 +31,14 @@ def register(app: typer.Typer) -> None:
             raise UsageProblem(f"{output} exists; pass --force to replace it")
         if output.exists() and output.is_dir():
             raise UsageProblem(f"{output} is a folder; expected an HTML file name")
+        from ..cli import _prewarm, _progress
+
+        names = _prewarm(models_opt)
         sc = _load(scenario, fmt)
         opts = ReportOptions(models=_model_list(models_opt), draws=draws,
                              dynamic_draws=dynamic_draws, seed=seed, corpus_dir=corpus,
                              generated=date)
-        from ..cli import _progress
-
-        n = len(_model_list(models_opt) or []) or len(__import__("accord").models.available())
+        n = len(names)
         with _progress(n + 2, "report") as step:
             html = render(sc, options=opts, progress=step)
         write(output, html, force=force)

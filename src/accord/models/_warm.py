@@ -35,8 +35,14 @@ def cold(name: str) -> bool:
         return False
 
 
+_running: dict[str, subprocess.Popen] = {}
+"""Children still compiling, by unit: a later :func:`start` shares them (the CLI starts them
+before it reads the scenario, the forecast asks again)."""
+
+
 def start(names) -> dict[str, subprocess.Popen]:
-    """Start a compiling child per cold unit among ``names``."""
+    """The compiling child of each cold unit among ``names``: started here, or the one an
+    earlier call started and nobody has joined yet."""
     if os.environ.get("ACCORD_PREWARM", "1") in ("0", "") or os.environ.get("NUMBA_DISABLE_JIT") == "1":
         return {}
     procs: dict[str, subprocess.Popen] = {}
@@ -44,14 +50,18 @@ def start(names) -> dict[str, subprocess.Popen]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
     for name in names:
-        if name in UNITS and cold(name):
+        if name in _running:
+            procs[name] = _running[name]
+        elif name in UNITS and cold(name):
             try:
-                procs[name] = subprocess.Popen(
+                procs[name] = _running[name] = subprocess.Popen(
                     [sys.executable, "-c", f"from {UNITS[name][0]} import _compile; _compile()"],
                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
             except OSError:  # pragma: no cover - cannot spawn: compile in-process as before
                 pass
+    if procs and not _stop_registered:
+        _register_stop()
     return procs
 
 
@@ -60,3 +70,26 @@ def wait(procs: dict[str, subprocess.Popen], name: str) -> None:
     proc = procs.pop(name, None)
     if proc is not None:
         proc.wait()
+        if _running.get(name) is proc:
+            del _running[name]
+
+
+def stop() -> None:
+    """End the children nobody joined (the process is leaving: a bad scenario, Ctrl-C), so no
+    compiler outlives the command. numba writes its cache by renaming a finished file, so a
+    child stopped mid-compile leaves the cache as it was."""
+    for name, proc in list(_running.items()):
+        if proc.poll() is None:
+            proc.terminate()
+        _running.pop(name, None)
+
+
+_stop_registered = False
+
+
+def _register_stop() -> None:
+    global _stop_registered
+    import atexit
+
+    atexit.register(stop)
+    _stop_registered = True
