@@ -327,7 +327,6 @@ def test_a_compile_started_early_is_shared_and_never_outlives_the_command(monkey
     monkeypatch.setattr(_warm.subprocess, "Popen", Child)
     monkeypatch.setattr(_warm, "cold", lambda name: True)
     monkeypatch.setattr(_warm, "_running", {})
-    monkeypatch.setattr(_warm, "_stop_registered", True)
     early = _warm.start(["mean", "exchange", "feasibility"])
     later = _warm.start(["exchange"])
     assert len(spawned) == 2 and later["exchange"] is early["exchange"]

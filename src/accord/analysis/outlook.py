@@ -597,6 +597,13 @@ def _combine_any(hazards: Mapping[str, np.ndarray]) -> np.ndarray:
     return 1.0 - keep
 
 
+def draws_per_view(scenario, draws: int) -> int:
+    """The outlook's draws of each view: ``draws`` in all, shared equally by the views."""
+    from .ensemble import _view_list
+
+    return max(1, int(draws) // len(_view_list(scenario)))
+
+
 def outlook(scenario, horizon: int = 36, draws: int = 10_000, seed: int | None = 0,
             levers=None, deals: Sequence[str] | None = None,
             params: OutlookParams | None = None,
@@ -642,7 +649,7 @@ def outlook(scenario, horizon: int = 36, draws: int = 10_000, seed: int | None =
         if unknown:
             raise ValueError(f"unknown deal(s) {', '.join(unknown)}; deals: {', '.join(masks)}")
         masks = {k: v for k, v in masks.items() if k in deals}
-    n = max(1, draws // len(views))
+    n = draws_per_view(scenario, draws)
     entropy = int(np.random.SeedSequence(seed).entropy)
     from . import sweeps
 

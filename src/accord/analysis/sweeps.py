@@ -31,6 +31,8 @@ a, i]`` temporaries stay near 20 MB on the flagship, one task per thread alive (
 ``bench/mainjob.py``: 2,000 keeps the forecast under 400 MB; 12,000 took 130 MB more and
 0.3 s less)."""
 DEAL_KEYS = ("value", "package", "slack", "veto", "feasible")
+_TAIL = {"value": (), "feasible": (), "package": (-1,), "slack": (-1,), "veto": (-1,)}
+"""Per deal key, the axes after ``[lever, draw]`` (a ``DealResult`` field of that name)."""
 BACKENDS = ("local", "dask")
 
 
@@ -144,13 +146,9 @@ def run_task(task: Task) -> dict[str, Any]:
         decide = set(task.keep) <= {"feasible"}
         res = evaluate(batch, nd, task.deal_masks, veto=veto, unsettled=task.unsettled,
                        terms=terms, decide=decide)
-        for deal, r in res.items():
-            parts = {"feasible": lambda: r.feasible.reshape(n_var, n),
-                     "value": lambda: r.value.reshape(n_var, n),
-                     "package": lambda: r.package.reshape(n_var, n, -1),
-                     "slack": lambda: r.slack.reshape(n_var, n, -1),
-                     "veto": lambda: r.veto.reshape(n_var, n, -1)}
-            out["deals"][deal] = {k: parts[k]() for k in task.keep}
+        for deal, r in res.items():  # only the kept ones: a deciding run has no slack
+            out["deals"][deal] = {k: getattr(r, k).reshape((n_var, n) + _TAIL[k])
+                                  for k in task.keep}
     return out
 
 

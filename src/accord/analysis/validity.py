@@ -181,9 +181,9 @@ def render(rows: list[ValidityRow], scenario, horizon: int = HORIZON, draws: int
            seed: int = SEED, feasibility_draws: int = FEASIBILITY_DRAWS) -> str:
     """The Markdown table of docs/flagship-validity.md."""
     from .. import __version__
-    from .ensemble import _view_list
+    from .outlook import draws_per_view
 
-    per_view = max(1, draws // len(_view_list(scenario)))  # as the outlook shares them
+    per_view = draws_per_view(scenario, draws)
 
     deals = list(dict.fromkeys(k for r in rows for k in r.outlook))
     lines = [

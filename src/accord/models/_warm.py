@@ -12,6 +12,7 @@ this off.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import subprocess
@@ -60,8 +61,6 @@ def start(names) -> dict[str, subprocess.Popen]:
                     stderr=subprocess.DEVNULL)
             except OSError:  # pragma: no cover - cannot spawn: compile in-process as before
                 pass
-    if procs and not _stop_registered:
-        _register_stop()
     return procs
 
 
@@ -84,12 +83,4 @@ def stop() -> None:
         _running.pop(name, None)
 
 
-_stop_registered = False
-
-
-def _register_stop() -> None:
-    global _stop_registered
-    import atexit
-
-    atexit.register(stop)
-    _stop_registered = True
+atexit.register(stop)

@@ -1100,8 +1100,7 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     d, na, ni = inputs.shape
     lo, hi = np.asarray(inputs.low, float), np.asarray(inputs.high, float)
-    # C order whatever the caller's layout: one compiled signature (the one _compile caches)
-    pres = np.ascontiguousarray(~np.isnan(inputs.position[0]))
+    pres = ~np.isnan(inputs.position[0])
     if d > 1 and not np.array_equal(~np.isnan(inputs.position), np.broadcast_to(pres, (d, na, ni))):
         raise ValueError("the exchange model needs the same actors on each issue in every draw")
     if power is None:
@@ -1119,9 +1118,12 @@ def run_exchange(inputs: Inputs, *, rounds: int = 10, rng=None, p: float = 0.0,
                          "power is 0 for every actor on it, so its outcome (their weighted "
                          "mean) is undefined; expected at least one actor with positive "
                          "salience and power there")
+    # C order whatever the caller's layout: one compiled signature (the one _compile caches;
+    # a Fortran-ordered presence mask once made the first run compile the sequence twice)
     x0 = np.ascontiguousarray(x0, float)
     s = np.ascontiguousarray(s, float)
     c = np.ascontiguousarray(c, float)
+    pres = np.ascontiguousarray(pres)
     seeds = (np.arange(d, dtype=np.int64) + int(python_seed) if python_seed is not None
              else rng.integers(0, 2**63 - 1, size=d))
     cap = int(rounds) * 2 * na * ni + 1024 if record else 1

@@ -755,7 +755,7 @@ def _validity(sc: Scenario, seed, progress, analysis) -> dict[str, Any] | None:
     draws and horizon, so the report shows the numbers of docs/flagship-validity.md). The
     summary's outlook and feasibility serve when they were computed with those."""
     from ..analysis import validity as V
-    from ..analysis.ensemble import _view_list
+    from ..analysis.outlook import draws_per_view
 
     if not sc.views or not V.has_conclusions(sc):
         return None
@@ -764,7 +764,7 @@ def _validity(sc: Scenario, seed, progress, analysis) -> dict[str, Any] | None:
     seed = 0 if seed is None else seed
     o = analysis.outlook.to_json() if analysis.outlook is not None else None
     same = o is not None and o.get("seed") == seed and o.get("horizon_months") == V.HORIZON \
-        and o.get("draws_per_view") == max(1, V.DRAWS // len(_view_list(sc)))
+        and o.get("draws_per_view") == draws_per_view(sc, V.DRAWS)
     f = analysis.feasibility
     rows = V.validity(sc, seed=seed, outlook_json=o if same else None,
                       feasible=V.feasible_shares(f) if f is not None and f.seed == seed
