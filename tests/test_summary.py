@@ -182,3 +182,16 @@ def test_every_summary_states_its_monte_carlo_precision_against_the_bound():
     few = summarize(accord.load("ukraine-2025"), draws=5, models=["compromise"], levers=None,
                     outlook=None)
     assert "ABOVE the bound: raise --draws" in few.precision
+
+
+def test_the_levers_run_on_their_own_draws_and_their_precision_is_printed():
+    s = summarize(accord.load("ukraine-2025"), draws=120, models=["compromise", "median"],
+                  outlook=None, lever_draws=40)
+    assert s.lever_draws == 40 and "40 draws per view" in s.bases["levers"]
+    assert all(x.mc_se is not None and x.mc_se >= 0 for x in s.levers)
+    assert "the lever's shift within ±" in s.precision
+    assert "the lever's change of a deal's share within ±" in s.precision
+    assert summarize(accord.load("ukraine-2025"), draws=30, models=["compromise"],
+                     outlook=None).lever_draws == 30           # never more than --draws
+    assert summarize(accord.load("eu-emissions"), draws=30, models=["compromise"],
+                     levers=None, outlook=None).lever_draws is None

@@ -232,3 +232,32 @@ def test_removing_an_actor_is_its_absence_and_adding_one_is_its_presence(tmp_pat
     assert fc["none"] == pytest.approx(np.mean(list(pos.values())))
     assert fc["uk-leaves"] == pytest.approx(np.mean([v for a, v in pos.items() if a != "UK"]))
     assert fc["norway-joins"] == pytest.approx(np.mean(list(pos.values()) + [4.0]))
+
+
+def test_lever_effects_carry_standard_errors_that_match_their_spread_over_seeds(tmp_path):
+    """``change_se`` (paired differences) and ``shift_se`` (Woodruff's order statistics) are
+    what the summary holds to its bound: each must match the effect's spread over seeds."""
+    p = _write(tmp_path, """\
+        levers:
+          - name: push
+            changes:
+              usa: {position: {sanctions: 15}}
+              russia: {capability: {times: 0.9}, no_deal: {plus: -0.04}}
+        """)
+    changes, change_se, shifts, shift_se = [], [], [], []
+    for seed in range(30):
+        w = whatif(_flagship(), p, models=["mean"], draws=100, seed=seed)
+        f = w.feasibility[(w.feasibility.lever == "push") & (w.feasibility.view == "ensemble")
+                          & (w.feasibility.deal == "comprehensive")].iloc[0]
+        changes.append(f.change)
+        change_se.append(f.change_se)
+        g = w.forecast[(w.forecast.lever == "push") & (w.forecast.view == "ensemble")
+                       & (w.forecast.issue == "sanctions")].iloc[0]
+        shifts.append(g["shift"])
+        shift_se.append(g.shift_se)
+        none = w.feasibility[w.feasibility.lever == "none"]
+        assert (none.change_se == 0).all()          # no lever, no difference
+    assert abs(np.mean(changes)) > 3 * np.mean(change_se)   # a real effect, measured
+    for spread, se in ((np.std(changes, ddof=1), np.mean(change_se)),
+                       (np.std(shifts, ddof=1), np.mean(shift_se))):
+        assert 0.6 * spread < se < 1.6 * spread

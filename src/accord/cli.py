@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .defaults import DRAWS, DYNAMIC_DRAWS, SEED
+from .defaults import DRAWS, DYNAMIC_DRAWS, LEVER_DRAWS, SEED
 from .errors import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -278,6 +278,7 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
                  models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines', or all (default)."),
                  draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
                  dynamic_draws: int = typer.Option(DYNAMIC_DRAWS, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
+                 lever_draws: int = typer.Option(LEVER_DRAWS, "--lever-draws", min=1, help="Draws per view for the what-if levers (paired; at most --draws)."),
                  seed: int = typer.Option(SEED, "--seed", help="Seed of the Monte-Carlo draws."),
                  fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
                  full: bool = typer.Option(False, "--full", help="Also print every model × view table, the disagreement map and the timeline."),
@@ -286,7 +287,7 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
     """The conclusion first (settlement, chance of a deal, who blocks, what moves it), then the tables.
 
     Every model runs on every view (the dated analyses), each with DRAWS Monte-Carlo draws;
-    feasibility and the levers use the same views, draws and seed.
+    feasibility uses the same views, draws and seed, the levers LEVER_DRAWS paired draws.
     """
     from .analysis.summary import analyse
     from .results import dumps
@@ -296,7 +297,7 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
     started = time.perf_counter()
     with _progress(len(names) + 3, "forecast") as step:
         res = analyse(sc, draws=draws, seed=seed, models=names, dynamic_draws=dynamic_draws,
-                      progress=step)
+                      lever_draws=lever_draws, progress=step)
     elapsed = time.perf_counter() - started
     if json_out:
         print(dumps({**res.forecast.to_json(), "summary": res.summary.to_json()}))
@@ -343,7 +344,8 @@ def _print_summary(s, sc) -> None:
     from .analysis.summary import INTERVAL, number
 
     out.print(f"[bold]{_esc(s.title)}[/bold] ({s.scenario})")
-    _para(f"{_plural(s.draws, 'draw')} per view ({s.dynamic_draws:,} for dynamic models) · "
+    levers = f", {s.lever_draws:,} for the levers" if s.lever_draws else ""
+    _para(f"{_plural(s.draws, 'draw')} per view ({s.dynamic_draws:,} for dynamic models{levers}) · "
           f"seed {s.seed} · {_plural(len(s.views), 'analysis', 'analyses')} pooled · "
           f"{_plural(len(s.models), 'model')}")
     if s.precision:

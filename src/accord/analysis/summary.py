@@ -22,7 +22,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..defaults import DRAWS, DYNAMIC_DRAWS, OUTLOOK_DRAWS, OUTLOOK_HORIZON, SEED  # noqa: F401
+from ..defaults import (DRAWS, DYNAMIC_DRAWS, LEVER_DRAWS, OUTLOOK_DRAWS,  # noqa: F401
+                        OUTLOOK_HORIZON, SEED)
 
 REFERENCE_MODELS = ("status_quo",)
 """Models that describe no change; shown, but kept out of the pooled central forecast."""
@@ -118,10 +119,10 @@ class DealLine:
     start: str | None = None
     """'YYYY-MM' the outlook's months count from (outlook only)."""
     cumulative: tuple[float, ...] = ()
+    """P(deal by month k), k = 1 .. horizon (outlook only)."""
     mc_se: float | None = None
     """Monte-Carlo standard error of ``value``: sqrt(p(1 - p)/n), an upper bound for a mean of
     per-draw probabilities (a variable in [0, 1] with mean p has variance at most p(1 - p))."""
-    """P(deal by month k), k = 1 .. horizon (outlook only)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,10 @@ class LeverLine:
     change: float | None
     """Change of the zone-of-agreement share of ``deal`` (a share, not percentage points)."""
     sentence: str
+    mc_se: float | None = None
+    """Monte-Carlo standard error of ``shift`` (issue units; the mean of the models' standard
+    errors, a bound for the standard error of their mean) or of ``change`` (a share), over
+    the what-if's paired draws."""
 
 
 @dataclass(frozen=True)
@@ -204,8 +209,11 @@ class Summary:
     bases: dict[str, str] = field(default_factory=dict)
     """Which coding and draws each part rests on (views pooled, base coding ...)."""
     precision: str = ""
-    """The largest Monte-Carlo standard errors of the reported medians and probabilities, against
-    their documented bounds (``MC_BOUND_SCALE``, ``MC_BOUND_PROBABILITY``); every surface prints it."""
+    """The largest Monte-Carlo standard errors of the reported medians, probabilities and lever
+    effects, against their documented bounds (``MC_BOUND_SCALE``, ``MC_BOUND_PROBABILITY``);
+    every surface prints it."""
+    lever_draws: int | None = None
+    """Draws per view of the what-if behind ``levers`` (None: no levers file)."""
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -304,6 +312,7 @@ def deal_outlook_rows(outlook: Any) -> list[OutlookRow]:
 def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
             models: Sequence[str] | None = None, dynamic_draws: int = DYNAMIC_DRAWS,
             outlook: Any = "default", levers: Any = "default", forecast: Any = None,
+            lever_draws: int = LEVER_DRAWS,
             progress: Callable[[str], None] | None = None) -> Analysis:
     """Forecast, feasibility, outlook and what-if with one seed, and their summary.
 
@@ -312,7 +321,9 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     described by the feasibility share), or a precomputed outlook result.
     ``levers``: a levers file, a list of levers, ``None`` (no what-if) or ``"default"`` (the
     scenario's ``levers.yaml`` when it has one). ``forecast``: a precomputed forecast with the
-    same draws and seed (it is checked). ``progress(step)`` is called before each step.
+    same draws and seed (it is checked). ``lever_draws``: draws per view of the what-if (at
+    most ``draws``; its standard errors are in the summary's ``precision``).
+    ``progress(step)`` is called before each step.
     """
     from .. import models as _models
     from .._threads import release
@@ -346,7 +357,8 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
 
             say("what-if levers")
             try:
-                deals["wi"] = _whatif(scenario, path, models=one_shot, draws=draws, seed=seed)
+                deals["wi"] = _whatif(scenario, path, models=one_shot,
+                                      draws=min(draws, lever_draws), seed=seed)
             except ScenarioError as exc:  # a broken levers file must not hide the forecast
                 n = len(exc.problems) + exc.truncated
                 deals["extra"].append(f"levers not run: {path} has {n} problem"
@@ -376,7 +388,7 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
 
 def summarize(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
               models: Sequence[str] | None = None, dynamic_draws: int = DYNAMIC_DRAWS,
-              outlook: Any = "default", levers: Any = "default",
+              outlook: Any = "default", levers: Any = "default", lever_draws: int = LEVER_DRAWS,
               progress: Callable[[str], None] | None = None) -> Summary:
     """The :class:`Summary` of a scenario (see :func:`analyse`).
 
@@ -386,7 +398,8 @@ def summarize(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     ('years', 'outlook')
     """
     return analyse(scenario, draws=draws, seed=seed, models=models, dynamic_draws=dynamic_draws,
-                   outlook=outlook, levers=levers, progress=progress).summary
+                   outlook=outlook, levers=levers, lever_draws=lever_draws,
+                   progress=progress).summary
 
 
 def _levers_path(scenario, levers: Any):
@@ -428,7 +441,8 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
                       "the draws and the models together",
         "deals": (f"outlook ({source})" if source == "outlook" else
                   f"feasibility over the same views and draws: {ZONE_LABEL}"),
-        "levers": ("what-if over the same views and draws, one-shot models" if whatif is not None
+        "levers": (f"what-if over the same views, {whatif.draws:,} draws per view with every "
+                   "lever on the same draws (paired), one-shot models" if whatif is not None
                    else "no levers file"),
     }
     headline = _headline(sc, issues, deals, levers, dis, judgement, source)
@@ -442,7 +456,8 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
                    tuple(fc.models), pooled, tuple(fc.views), headline, settlement, issues,
                    deals, source,
                    levers, dis, judgement, notes_m, notes, bases,
-                   _precision(sc, issues, deals))
+                   _precision(sc, issues, deals, levers),
+                   int(whatif.draws) if whatif is not None else None)
 
 
 def unit_of(issue) -> str:
@@ -508,11 +523,14 @@ def proportion_se(p: float | None, n: int | None) -> float | None:
     return math.sqrt(max(0.0, p * (1 - p)) / n)
 
 
-def _precision(sc, issues, deals) -> str:
+def _precision(sc, issues, deals, levers=()) -> str:
     """One sentence: the largest standard errors against their documented bounds."""
     parts = []
-    rel = [(x.mc_se / ((sc.issue(x.issue).high - sc.issue(x.issue).low) or 1.0), x)
-           for x in issues if x.mc_se is not None]
+
+    def scale(issue: str) -> float:
+        return (sc.issue(issue).high - sc.issue(issue).low) or 1.0
+
+    rel = [(x.mc_se / scale(x.issue), x) for x in issues if x.mc_se is not None]
     if rel:
         r, x = max(rel, key=lambda t: t[0])
         parts.append(f"medians within ±{x.mc_se:.2g} {unit_of(sc.issue(x.issue))} (largest: "
@@ -522,6 +540,17 @@ def _precision(sc, issues, deals) -> str:
         se, d = max(ps, key=lambda t: t[0])
         parts.append(f"probabilities within ±{100 * se:.2f} pp (largest: {d.deal}; bound "
                      f"±{100 * MC_BOUND_PROBABILITY:g} pp)")
+    moves = [(x.mc_se / scale(x.issue), x) for x in levers if x.mc_se is not None and x.issue]
+    if moves:
+        r, x = max(moves, key=lambda t: t[0])
+        parts.append(f"the lever's shift within ±{x.mc_se:.2g} {x.unit} ({100 * r:.2g}% of "
+                     f"the scale)")
+    changes = [(x.mc_se, x) for x in levers if x.mc_se is not None and x.deal]
+    if changes:
+        se, x = max(changes, key=lambda t: t[0])
+        parts.append(f"the lever's change of a deal's share within ±{100 * se:.2f} pp")
+    rel += moves
+    ps += changes
     if not parts:
         return ""
     over = any(r > MC_BOUND_SCALE for r, _ in rel) or any(se > MC_BOUND_PROBABILITY for se, _ in ps)
@@ -638,12 +667,14 @@ def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
     titles = {lv.name: lv.title for lv in wi.levers}
     best_move = None
     if len(f):
-        g = f[f.lever != "none"].groupby(["lever", "issue"], sort=False)["shift"].mean()
+        by = f[f.lever != "none"].groupby(["lever", "issue"], sort=False)
+        g, g_se = by["shift"].mean(), by["shift_se"].mean()
         if len(g):
             rel = g.abs() / g.index.get_level_values("issue").map(width).to_numpy()
             if np.nanmax(rel.to_numpy()) > 0:
                 (lever, issue) = rel.idxmax()
-                best_move = (lever, issue, float(g[(lever, issue)]))
+                best_move = (lever, issue, float(g[(lever, issue)]),
+                             float(g_se[(lever, issue)]))
     p = wi.feasibility[wi.feasibility.view == label]
     best_deal = None
     if len(p):
@@ -653,22 +684,22 @@ def _lever_lines(sc, wi, label, pooled) -> tuple[LeverLine, ...]:
             q = q.sort_values(["abs", "deal"], ascending=[False, True], kind="stable")
             r = q.iloc[0]
             if r["abs"] > 0:
-                best_deal = (r.lever, r.deal, float(r.change))
+                best_deal = (r.lever, r.deal, float(r.change), float(r.change_se))
     out = []
     if best_move is not None:
-        lever, issue, shift = best_move
+        lever, issue, shift, se = best_move
         x = by_issue[issue]
         sent = (f"The lever that moves the forecast most: {titles.get(lever, lever)} ({lever}) "
                 f"shifts {issue} by {shift:+.1f} "
                 f"{x.extra.get('unit') or f'points on its {x.low:g}–{x.high:g} scale'}.")
         out.append(LeverLine(lever, titles.get(lever, lever), issue, shift, unit_of(x), None,
-                             None, sent))
+                             None, sent, se))
     if best_deal is not None:
-        lever, deal, ch = best_deal
+        lever, deal, ch, se = best_deal
         sent = (f"The lever that changes the zone of agreement most: {titles.get(lever, lever)} "
                 f"({lever}) moves the {deal} deal's share by {100 * ch:+.0f} percentage points.")
         out.append(LeverLine(lever, titles.get(lever, lever), None, None, "percentage points",
-                             deal, ch, sent))
+                             deal, ch, sent, se))
     return tuple(out)
 
 

@@ -484,9 +484,10 @@ class WhatIf:
     models: list[str]
     forecast: pd.DataFrame
     """lever × view × model × issue: median forecast and the paired shift against ``none``
-    (median, p10, p90 over draws)."""
+    (median, p10, p90 over draws; ``shift_se``, the Monte-Carlo standard error of its median)."""
     feasibility: pd.DataFrame
-    """lever × view × deal: P(feasible) with a 95% interval and its change against ``none``."""
+    """lever × view × deal: P(feasible) with a 95% interval and its change against ``none``
+    (``change_se``, its Monte-Carlo standard error over paired draws)."""
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -551,6 +552,14 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
         k = vix[vs[0]]
         return arr[:, k:k + len(vs)].reshape(arr.shape[0], -1, arr.shape[-1])
 
+    from .summary import MC_Z
+
+    def shift_q(count: int) -> tuple[float, ...]:
+        """p10, median, p90 and the order statistics around the median whose distance over
+        2·MC_Z is its Monte-Carlo standard error (Woodruff's interval for one sample)."""
+        d = MC_Z * 0.5 / np.sqrt(count)
+        return (0.1, 0.5, 0.9, max(0.0, 0.5 - d), min(1.0, 0.5 + d))
+
     frows = []
     models = run.models
     for m in models:
@@ -559,13 +568,15 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
             meds = [_nanq(pooled(arr, vs), 0.5) for _, vs in groups]
             arr -= arr[:1].copy()  # the paired shift against ``none``, in place
             # quantiles need no pairing: each group may reorder its draws in place
-            shifts = [_nanq(pooled(arr, vs), (0.1, 0.5, 0.9), overwrite=True) for _, vs in groups]
+            shifts = [_nanq(pooled(arr, vs), shift_q, overwrite=True) for _, vs in groups]
         for (label, _), med, sq in zip(groups, meds, shifts):
+            se = (sq[4] - sq[3]) / (2 * MC_Z)
             for li, name in enumerate(arrays.names):
                 for j, issue in enumerate(run.issues):
                     frows.append({"lever": name, "view": label, "model": m, "issue": issue,
                                   "median": med[li, j], "shift": sq[1, li, j],
-                                  "shift_p10": sq[0, li, j], "shift_p90": sq[2, li, j]})
+                                  "shift_p10": sq[0, li, j], "shift_p90": sq[2, li, j],
+                                  "shift_se": se[li, j]})
     prows = []
     for deal in run.deal_names:
         ok = run.deals[deal]["feasible"]  # [L, V, d]
@@ -576,9 +587,14 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
             for li, name in enumerate(arrays.names):
                 k = int(x[li].sum())
                 lo, hi = wilson(k, n) if run.draws > 1 else (k / n, k / n)
+                changed = int((x[li] != x[0]).sum())
+                # the change is the mean of paired differences in {-1, 0, 1}: their variance
+                # is (changed/n - change²), so common random numbers keep this small
+                ch = k / n - p0
                 prows.append({"lever": name, "view": label, "deal": deal, "p_feasible": k / n,
-                              "p_low": lo, "p_high": hi, "change": k / n - p0,
-                              "draws_changed": int((x[li] != x[0]).sum()), "draws": n})
+                              "p_low": lo, "p_high": hi, "change": ch,
+                              "change_se": float(np.sqrt(max(0.0, changed / n - ch * ch) / n)),
+                              "draws_changed": changed, "draws": n})
     notes = no_deal_notes(scenario)
     return WhatIf(scenario.id, scenario.sha256, seed, run.draws, views, levers, models,
                   pd.DataFrame(frows), pd.DataFrame(prows), notes, run.skipped)
@@ -590,10 +606,13 @@ def _nanq(x: np.ndarray, q, overwrite: bool = False) -> np.ndarray:
     ``np.nanquantile`` on the non-NaN values, without its Python loop over every slice: the
     slices are sorted once (NaN last) and those with the same number of values (a handful:
     the views that take no stance on an issue) go through one ``np.quantile``.
-    ``overwrite``: ``x`` may be reordered along axis 1 (saves a copy of it)."""
+    ``q``: the quantiles, or a function of a slice's number of values that returns them (a
+    standard error's order statistics depend on it). ``overwrite``: ``x`` may be reordered
+    along axis 1 (saves a copy of it)."""
+    at = q if callable(q) else (lambda _c: q)
     if not np.isnan(x).any():
-        return np.quantile(x, q, axis=1, overwrite_input=overwrite)
-    qa = np.asarray(q, float)
+        return np.quantile(x, at(x.shape[1]), axis=1, overwrite_input=overwrite)
+    qa = np.asarray(at(x.shape[1]), float)
     xs = x if overwrite else x.copy()
     xs.sort(axis=1)                                             # NaN last
     rows = np.moveaxis(xs, 1, -1)                               # [L, ..., d]
@@ -601,5 +620,5 @@ def _nanq(x: np.ndarray, q, overwrite: bool = False) -> np.ndarray:
     out = np.full(qa.shape + count.shape, np.nan)
     for c in np.unique(count[count > 0]):                       # distinct counts: a few
         sel = count == c
-        out[..., sel] = np.quantile(rows[sel][:, :c], qa, axis=1, overwrite_input=True)
+        out[..., sel] = np.quantile(rows[sel][:, :c], at(int(c)), axis=1, overwrite_input=True)
     return out

@@ -9,7 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from ..defaults import DRAWS, DYNAMIC_DRAWS, SEED
+    from ..defaults import DRAWS, DYNAMIC_DRAWS, LEVER_DRAWS, SEED
     from ..cli import FORMAT_HELP, UsageProblem, _load, _model_list, handled, out
 
     @app.command("report")
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
                    models_opt: Optional[str] = typer.Option(None, "--models", help="Comma-separated models, 'baselines', or all (default)."),
                    draws: int = typer.Option(DRAWS, "--draws", min=1, help="Monte-Carlo draws per view (the same default on every surface)."),
                    dynamic_draws: int = typer.Option(DYNAMIC_DRAWS, "--dynamic-draws", min=1, help="Draws per view for dynamic models."),
+                   lever_draws: int = typer.Option(LEVER_DRAWS, "--lever-draws", min=1, help="Draws per view for the what-if levers (paired; at most --draws)."),
                    seed: int = typer.Option(SEED, "--seed", help="Seed of the Monte-Carlo draws."),
                    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Folder of the sources' files (default: the scenario's corpus:)."),
                    date: Optional[str] = typer.Option(None, "--date", help="Date printed as 'generated' (default: $SOURCE_DATE_EPOCH, else today)."),
@@ -36,7 +37,8 @@ def register(app: typer.Typer) -> None:
         names = _prewarm(models_opt)
         sc = _load(scenario, fmt)
         opts = ReportOptions(models=_model_list(models_opt), draws=draws,
-                             dynamic_draws=dynamic_draws, seed=seed, corpus_dir=corpus,
+                             dynamic_draws=dynamic_draws, lever_draws=lever_draws,
+                             seed=seed, corpus_dir=corpus,
                              generated=date)
         n = len(names)
         with _progress(n + 2, "report") as step:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import __version__
 from .. import models as _models
-from ..defaults import DRAWS, DYNAMIC_DRAWS, SEED
+from ..defaults import DRAWS, DYNAMIC_DRAWS, LEVER_DRAWS, SEED
 from ..scenario.model import Scenario
 
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -40,6 +40,7 @@ class ReportOptions:
     models: Sequence[str] | None = None
     draws: int = DRAWS
     dynamic_draws: int = DYNAMIC_DRAWS
+    lever_draws: int = LEVER_DRAWS
     seed: int = SEED
     corpus_dir: str | Path | None = None
     check_evidence: bool = True
@@ -674,10 +675,12 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
     names = list(opts.models) if opts.models is not None else list(_models.available())
     if forecast is None:
         res = analyse(sc, draws=opts.draws, seed=opts.seed, models=names,
-                      dynamic_draws=opts.dynamic_draws, progress=progress)
+                      dynamic_draws=opts.dynamic_draws, lever_draws=opts.lever_draws,
+                      progress=progress)
     else:
         res = analyse(sc, draws=forecast.draws, seed=forecast.seed, models=forecast.models,
-                      dynamic_draws=opts.dynamic_draws, forecast=forecast)
+                      dynamic_draws=opts.dynamic_draws, lever_draws=opts.lever_draws,
+                      forecast=forecast)
     fc, summary = res.forecast, res.summary
     figs = _Figures()
     fig_settlement = figs.html(_fig_settlement(sc, summary))

@@ -232,7 +232,9 @@
                        seed: r.seed, changes: r.changes });
       $("conclusion").removeAttribute("data-pending");
       box.textContent = "every model: " + r.draws.toLocaleString("en") + " draws per view (" +
-        r.summary.dynamic_draws.toLocaleString("en") + " for dynamic models) · seed " + r.seed +
+        r.summary.dynamic_draws.toLocaleString("en") + " for dynamic models" +
+        (r.summary.lever_draws ? ", " + r.summary.lever_draws.toLocaleString("en") +
+         " for the levers" : "") + ") · seed " + r.seed +
         " · " + job.seconds + " s" + (r.summary.precision ? " · " + r.summary.precision : "");
     }).catch(function (e) {
       if (token !== state.token) { return; }
