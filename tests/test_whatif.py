@@ -213,6 +213,12 @@ def test_cli_whatif_reports_errors_and_tables(tmp_path):
     doc = json.loads(a.stdout)
     assert doc["models"] == ["mean"]
     assert {r["lever"] for r in doc["feasibility"]} >= {"none", "land-swaps"}
+    assert all(r["change_se"] >= 0 for r in doc["feasibility"])
+    assert all(r["shift_se"] >= 0 for r in doc["forecast"] if r["shift_se"] is not None)
+    r = runner.invoke(app, ["whatif", "ukraine-2025", "--models", "compromise", "--draws", "20"],
+                      env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "Monte-Carlo standard error" in r.output
+    assert "(+" in r.output and "±" in r.output    # a change and its standard error
 
 
 def test_removing_an_actor_is_its_absence_and_adding_one_is_its_presence(tmp_path):

@@ -167,7 +167,8 @@ def register(app: typer.Typer) -> None:
         f = res.feasibility[res.feasibility.view == label]
         deal_names = list(dict.fromkeys(f.deal))
         titles = {lv.name: lv.title for lv in res.levers}
-        table = Table(title=_esc("P(deal feasible) under each lever [95% interval] (change against none)"),
+        table = Table(title=_esc("P(deal feasible) under each lever [95% interval] (change against "
+                                 "none ± its Monte-Carlo standard error, paired draws; pp)"),
                       title_justify="left")
         table.add_column("lever")
         for d in deal_names:
@@ -176,7 +177,7 @@ def register(app: typer.Typer) -> None:
             cells = []
             for d in deal_names:
                 r = f[(f.lever == name) & (f.deal == d)].iloc[0]
-                ch = "" if name == "none" else f" ({100 * r.change:+.1f})"
+                ch = "" if name == "none" else f" ({100 * r.change:+.1f}±{100 * r.change_se:.1f})"
                 cells.append(f"{_pct(r.p_feasible)} [{_pct(r.p_low)}–{_pct(r.p_high)}]{ch}")
             table.add_row(_esc(name), *cells)
         out.print(table)
@@ -186,17 +187,19 @@ def register(app: typer.Typer) -> None:
             if m not in res.models:
                 raise UsageProblem(f"--model {m!r}: not among the models run ({', '.join(res.models)})")
             fc = fc[fc.model == m]
-            table = Table(title=_esc(f"Forecast shift against none ({m}; median [p10–p90] of the "
-                                     "paired differences over draws; issues a lever moves)"),
+            table = Table(title=_esc(f"Forecast shift against none ({m}; median ± its Monte-Carlo "
+                                     "standard error [p10–p90] of the paired differences over "
+                                     "draws; issues a lever moves)"),
                           title_justify="left")
-            for c in ("lever", "issue", "forecast", "shift", "p10", "p90"):
+            for c in ("lever", "issue", "forecast", "shift", "±", "p10", "p90"):
                 table.add_column(c, justify="left" if c in ("lever", "issue") else "right")
             none = fc[fc.lever == "none"].set_index("issue")["median"]
             for r in fc[fc.lever != "none"].itertuples():
                 if r.shift_p10 == 0 and r.shift_p90 == 0 and r.shift == 0:
                     continue
                 table.add_row(_esc(r.lever), r.issue, f"{_fmt(none[r.issue], 1)} → {_fmt(r.median, 1)}",
-                              f"{r.shift:+.1f}", f"{r.shift_p10:+.1f}", f"{r.shift_p90:+.1f}")
+                              f"{r.shift:+.1f}", f"{r.shift_se:.2f}", f"{r.shift_p10:+.1f}",
+                              f"{r.shift_p90:+.1f}")
             out.print(table)
         for name, title in titles.items():
             out.print(f"[dim]{_esc(name)}: {_esc(title)}[/dim]")
