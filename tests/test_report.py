@@ -54,6 +54,8 @@ def test_the_report_records_its_provenance(flagship_report, copied_flagship):
     assert "<th>seed</th><td>7</td>" in html
     assert "<th>generated</th><td>2026-01-20</td>" in html
     assert "<th>Monte-Carlo draws per view</th><td>300</td>" in html
+    assert "<th>draws per view: dynamic models, levers (paired)</th><td>10, 300</td>" in html
+    assert "10 for dynamic models, 300 for the levers" in html
 
 
 def test_the_report_shows_every_issue_with_its_figures(flagship_report):

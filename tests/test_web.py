@@ -451,6 +451,7 @@ def test_in_chromium_at_1280x800_the_app_opens_on_the_flagship_with_every_model(
             page.wait_for_selector("#conclusion:not([data-pending])", timeout=120_000)
             assert "Chance of an agreement by" in page.inner_text("#headline")
             assert "100 draws per view" in page.inner_text("#summary-progress")
+            assert "for the levers" in page.inner_text("#summary-progress")
             assert page.locator("#forecast-table td[data-model='exchange']").count() == len(sc.issues)
             page.click("#levers-run")
             page.wait_for_selector("#levers-out table", timeout=120_000)

@@ -720,6 +720,8 @@ def render(scenario: Scenario, forecast=None, options: ReportOptions | None = No
         ("scenario as of", str(sc.as_of) if sc.as_of else "—"),
         ("seed", str(fc.seed)),
         ("Monte-Carlo draws per view", str(fc.draws)),
+        ("draws per view: dynamic models, levers (paired)",
+         f"{summary.dynamic_draws}, {summary.lever_draws if summary.lever_draws else 'no levers'}"),
         ("models", ", ".join(f"{m} ({_models.get(m).default_preset})" for m in fc.models)),
         ("skipped models", "; ".join(f"{m}: {w}" for m, w in fc.skipped.items()) or "none"),
         ("views", ", ".join(fc.views)),
