@@ -195,3 +195,21 @@ def test_the_levers_run_on_their_own_draws_and_their_precision_is_printed():
                      outlook=None).lever_draws == 30           # never more than --draws
     assert summarize(accord.load("eu-emissions"), draws=30, models=["compromise"],
                      levers=None, outlook=None).lever_draws is None
+
+
+def test_a_single_models_wider_error_is_said_and_the_pooled_bound_still_holds():
+    """A dynamic model's own median rests on its 100 draws per view: its standard error is
+    printed (not hidden behind the pooled one), and it shrinks as --dynamic-draws grows."""
+    sc = accord.load("ukraine-2025")
+    few = summarize(sc, draws=400, models=["compromise", "bdm"], dynamic_draws=20,
+                    outlook=None, levers=None)
+    more = summarize(sc, draws=400, models=["compromise", "bdm"], dynamic_draws=80,
+                     outlook=None, levers=None)
+    assert set(few.model_mc_se) == {"compromise", "bdm"}
+    assert few.model_mc_se["bdm"] > few.model_mc_se["compromise"]
+    assert more.model_mc_se["bdm"] < few.model_mc_se["bdm"]
+    assert "a single model's own median within ±" in few.precision
+    assert "(largest: bdm; --dynamic-draws narrows it)" in few.precision
+    one_shot = summarize(sc, draws=2_000, models=["compromise"], outlook=None, levers=None)
+    assert one_shot.model_mc_se["compromise"] < 0.01
+    assert "single model" not in one_shot.precision      # within the bound: nothing to add

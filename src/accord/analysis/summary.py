@@ -214,6 +214,12 @@ class Summary:
     every surface prints it."""
     lever_draws: int | None = None
     """Draws per view of the what-if behind ``levers`` (None: no levers file)."""
+    model_mc_se: dict[str, float] = field(default_factory=dict)
+    """Per model, the largest Monte-Carlo standard error of its own median over the issues, as a
+    share of the issue's scale. A single model's median is shown for comparison (the
+    ``models`` range, the disagreements) and rests on its own draws only: the dynamic models'
+    ``dynamic_draws`` per view give it a wider error than the pooled median; ``precision``
+    says how wide, and the bound is held on the pooled medians."""
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -423,6 +429,7 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
     pooled = tuple(m for m in fc.models if m not in REFERENCE_MODELS) or tuple(fc.models)
     label = ENSEMBLE if len(fc.views) > 1 else fc.views[0]
     issues = _issue_lines(sc, fc, pooled, label)
+    model_se = _model_se(sc, fc)
     deals, source = _deal_lines(sc, feasibility, outlook)
     levers = _lever_lines(sc, whatif, label, pooled) if whatif is not None else ()
     dis = _disagreements(sc, fc, pooled)
@@ -456,8 +463,8 @@ def summarize_results(scenario, forecast, feasibility=None, whatif=None, *, outl
                    tuple(fc.models), pooled, tuple(fc.views), headline, settlement, issues,
                    deals, source,
                    levers, dis, judgement, notes_m, notes, bases,
-                   _precision(sc, issues, deals, levers),
-                   int(whatif.draws) if whatif is not None else None)
+                   _precision(sc, issues, deals, levers, model_se),
+                   int(whatif.draws) if whatif is not None else None, model_se)
 
 
 def unit_of(issue) -> str:
@@ -523,7 +530,20 @@ def proportion_se(p: float | None, n: int | None) -> float | None:
     return math.sqrt(max(0.0, p * (1 - p)) / n)
 
 
-def _precision(sc, issues, deals, levers=()) -> str:
+def _model_se(sc, fc) -> dict[str, float]:
+    """Per model: the largest standard error of its own median (pooled over the views), as a
+    share of the issue's scale (:attr:`Summary.model_mc_se`)."""
+    out = {}
+    for m in fc.models:
+        s = fc.samples[m]
+        rel = [se / ((x.high - x.low) or 1.0) for j, x in enumerate(sc.issues)
+               if (se := median_se([s[v, :, j] for v in range(s.shape[0])])) is not None]
+        if rel:
+            out[m] = max(rel)
+    return out
+
+
+def _precision(sc, issues, deals, levers=(), model_se=None) -> str:
     """One sentence: the largest standard errors against their documented bounds."""
     parts = []
 
@@ -549,6 +569,11 @@ def _precision(sc, issues, deals, levers=()) -> str:
     if changes:
         se, x = max(changes, key=lambda t: t[0])
         parts.append(f"the lever's change of a deal's share within ±{100 * se:.2f} pp")
+    if model_se:
+        m = max(model_se, key=lambda k: model_se[k])
+        if model_se[m] > MC_BOUND_SCALE:  # said, not held to the bound (Summary.model_mc_se)
+            parts.append(f"a single model's own median within ±{100 * model_se[m]:.2g}% of the "
+                         f"scale (largest: {m}; --dynamic-draws narrows it)")
     rel += moves
     ps += changes
     if not parts:
