@@ -282,19 +282,22 @@ def test_every_json_output_is_byte_identical_across_runs_and_thread_counts(corpu
                 setup = [["evidence", "index", str(corpus_or_none / "ukraine-2025")]]
         cases += [(" ".join(a), a) for a in argvs]
     assert len(cases) >= len(_model_names()), cases
-    work = tmp_path / "work"
     (tmp_path / "cases").write_text(json.dumps([(f"setup {k}", a) for k, a in enumerate(setup)]
                                                + cases))
     (tmp_path / "reversed").write_text(json.dumps([(f"setup {k}", a) for k, a in enumerate(setup)]
                                                   + cases[::-1]))
-    runs = []
+    procs = []
     for threads, hashseed, order in ((1, 1, "cases"), (2, 2, "reversed")):
-        _fresh(work)
-        out = tmp_path / f"out-{threads}.json"
-        proc = subprocess.run([sys.executable, "-c", DRIVER, str(tmp_path / order), str(out)],
-                              cwd=work, env=_env(threads, hashseed), capture_output=True,
-                              text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        folder = tmp_path / f"work-{threads}"   # the two runs side by side, each in its own
+        _fresh(folder)
+        out, err = tmp_path / f"out-{threads}.json", tmp_path / f"err-{threads}.txt"
+        with open(err, "w") as err_file:     # a file, not a pipe: neither run can block on it
+            procs.append((out, err, subprocess.Popen(
+                [sys.executable, "-c", DRIVER, str(tmp_path / order), str(out)], cwd=folder,
+                env=_env(threads, hashseed), stdout=subprocess.DEVNULL, stderr=err_file)))
+    runs = []
+    for out, err, proc in procs:
+        assert proc.wait(timeout=300) == 0, err.read_text()[-3000:]
         runs.append(json.loads(out.read_text()))
     one, two = runs
     failed = []
