@@ -211,6 +211,17 @@ def _outcome_own(k, e, mover, other, pos, x, cs, N, W, G):
     return num / W[e]
 
 
+# Arguments that compiled code passes as constants go through np.int64 / np.bool_: numba
+# compiles one more copy of a function for every literal value an argument receives from
+# compiled code (seconds of the first run's compile), a typed value keeps it to one copy.
+ROLE_I = np.int64(0)
+"""The initiator's side of a candidate (the demand/supply of actor i)."""
+ROLE_J = np.int64(1)
+"""The partner's side (actor j)."""
+KEEP_INVALID = np.bool_(False)
+DROP_INVALID = np.bool_(True)
+
+
 @njit(cache=True, _nrt=False)
 def _move_ok(k, role, move, pos, cf, cint):
     """decide's is_move_valid on the move history (frozen entries + this move)."""
@@ -417,16 +428,16 @@ def _calculate(k, opt, mt, cf, cint, x, s, cs, N, W, G):
     cf[F_GAIN, k] = gain
     cint[C_CAPI, k] = 0
     cint[C_CAPJ, k] = 0
-    ok = _move_ok(k, 0, mi, xiq, cf, cint) and _move_ok(k, 1, mj, xjp, cf, cint)
+    ok = _move_ok(k, ROLE_I, mi, xiq, cf, cint) and _move_ok(k, ROLE_J, mj, xjp, cf, cint)
     if gain < MIN_GAIN:
         ok = False
     if not ok:
         cint[C_VALID, k] = 0
         return
-    _check_nbs(k, 0, cf, cint, x, s, cs, N, W, G)
-    _check_nbs(k, 1, cf, cint, x, s, cs, N, W, G)
-    ok = (_move_ok(k, 0, cf[F_MI, k], xiq, cf, cint)
-          and _move_ok(k, 1, cf[F_MJ, k], xjp, cf, cint))
+    _check_nbs(k, ROLE_I, cf, cint, x, s, cs, N, W, G)
+    _check_nbs(k, ROLE_J, cf, cint, x, s, cs, N, W, G)
+    ok = (_move_ok(k, ROLE_I, cf[F_MI, k], xiq, cf, cint)
+          and _move_ok(k, ROLE_J, cf[F_MJ, k], xjp, cf, cint))
     cint[C_VALID, k] = 1 if ok else 0
     if pval > 0.0:
         u = _mt_random(mt)
@@ -477,12 +488,12 @@ def _recalculate(k, E, opt, mt, cf, cint, x, s, cs, N, W, G):
     if sup_j:
         cf[F_XJ, k] = cf[F_YI, E] if kj == ei else cf[F_YJ, E]
     if sup_i and sup_j:
-        _freeze(k, 0, cf, cint)
-        _freeze(k, 1, cf, cint)
+        _freeze(k, ROLE_I, cf, cint)
+        _freeze(k, ROLE_J, cf, cint)
     elif sup_i:
-        _freeze(k, 0, cf, cint)
+        _freeze(k, ROLE_I, cf, cint)
     elif sup_j:
-        _freeze(k, 1, cf, cint)
+        _freeze(k, ROLE_J, cf, cint)
     # demand matches: (actor, demand issue); i demands p, j demands q
     if not re:
         dem1 = (ej == kj and eq == kq) or (ej == ki and eq == kp)
@@ -836,7 +847,8 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
     while m - start > 0:
         if pending:
             # re-sort with appended entries (they sit at the end, flagged changed)
-            m = _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, False)
+            m = _resort(lst, np.int64(start), np.int64(m), cint, gain, keep, keep_pos, chg,
+                        chg_pos, KEEP_INVALID)
             start = 0
             pending = False
             if m == 0:
@@ -897,7 +909,8 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
         nreal += 1
         if nreal >= realized.shape[0]:
             bigger = np.empty(realized.shape[0] * 2, np.int64)
-            bigger[:nreal] = realized[:nreal]
+            for t in range(nreal):     # a loop, not a slice copy (see _grown)
+                bigger[t] = realized[t]
             realized = bigger
         yi, yj = cf[F_YI, E], cf[F_YJ, E]
         # E still listed (decide's tie duplication) is recomputed against itself in the
@@ -942,7 +955,8 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
                     cint[C_CHG, kk] = 1
                 cint[C_DONE, kk] = stamp
         # drop the invalid, merge the changed back in
-        m = _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, True)
+        m = _resort(lst, np.int64(start), np.int64(m), cint, gain, keep, keep_pos, chg,
+                    chg_pos, DROP_INVALID)
         start = 0
         pending = False
 
@@ -999,8 +1013,8 @@ def _run_batch(x0, s, c, pres, rounds, opt, random_ties, seeds, log_f, log_i, re
     for k in range(d):
         _mt_seed(mt, seeds[k])
         x = x0[k].copy()
-        _put(pref, k, 0, x)
-        _put(vote, k, 0, x)
+        _put(pref, k, np.int64(0), x)
+        _put(vote, k, np.int64(0), x)
         for r in range(1, rounds + 1):
             v, xn, ne, _nl = _round(x, s[k], c[k], pres, opt, mt, random_ties, r, log_f,
                                     log_i, nlog, record and k == 0)
