@@ -258,6 +258,45 @@ def test_each_compiled_function_compiles_once_and_the_prewarm_compiles_what_runs
     assert out.stdout == "", out.stdout
 
 
+def _literal_calls(source: str, where: str) -> list[str]:
+    """Calls from one compiled function to another with a literal number or bool argument."""
+    import ast
+
+    tree = ast.parse(source)
+    jitted = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for d in node.decorator_list:
+                f = d.func if isinstance(d, ast.Call) else d
+                if (f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)) == "njit":
+                    jitted[node.name] = node
+    found = []
+    for name, fn in jitted.items():
+        for n in ast.walk(fn):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in jitted:
+                lit = [ast.unparse(a) for a in list(n.args) + [k.value for k in n.keywords]
+                       if isinstance(a, ast.Constant) and isinstance(a.value, (bool, int, float))]
+                if lit:
+                    found.append(f"{where}:{n.lineno}: {name} calls {n.func.id} with "
+                                 f"{', '.join(lit)}")
+    return found
+
+
+def test_no_compiled_function_passes_a_literal_to_another():
+    """numba compiles one more copy of a compiled function for every literal constant it gets
+    from compiled code: five such calls cost the exchange model 3 s of its first-run compile
+    (the first run's critical path). Constants go through a typed value (``np.int64``,
+    ``np.bool_``) instead."""
+    from pathlib import Path
+
+    root = Path(accord.__file__).parent
+    found = [c for path in sorted(root.rglob("*.py"))
+             for c in _literal_calls(path.read_text(), str(path.relative_to(root)))]
+    assert found == []
+    bad = "@njit\ndef f(a):\n    return a\n@njit\ndef g(b):\n    return f(0) + f(b)\n"
+    assert _literal_calls(bad, "x") == ["x:6: g calls f with 0"]      # the check can fail
+
+
 def test_leaving_cores_to_a_compile_lowers_the_threads_and_gives_them_back(monkeypatch):
     monkeypatch.delenv("ACCORD_THREADS", raising=False)
     monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
