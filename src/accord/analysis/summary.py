@@ -485,8 +485,9 @@ def with_unit(x: float | None, issue) -> str:
     return f"{number(x, issue)} {unit}" if unit else number(x, issue)
 
 
-def _weighted_quantiles(parts: list[np.ndarray], q: Sequence[float]) -> np.ndarray:
-    """Quantiles of samples pooled with equal total weight per part (model × view)."""
+def _pooled_cdf(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Samples pooled with equal total weight per part (model × view), sorted, with the
+    distribution function at each (mid-point rule); None when no part has a value."""
     vals, wts = [], []
     for p in parts:
         p = p[~np.isnan(p)]
@@ -494,12 +495,17 @@ def _weighted_quantiles(parts: list[np.ndarray], q: Sequence[float]) -> np.ndarr
             vals.append(p)
             wts.append(np.full(len(p), 1.0 / len(p)))
     if not vals:
-        return np.full(len(q), np.nan)
+        return None
     v, w = np.concatenate(vals), np.concatenate(wts)
     order = np.argsort(v, kind="stable")
     v, w = v[order], w[order]
-    c = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(q, c, v)
+    return v, (np.cumsum(w) - 0.5 * w) / w.sum()
+
+
+def _weighted_quantiles(parts: list[np.ndarray], q: Sequence[float]) -> np.ndarray:
+    """Quantiles of samples pooled with equal total weight per part (model × view)."""
+    cdf = _pooled_cdf(parts)
+    return np.full(len(q), np.nan) if cdf is None else np.interp(q, cdf[1], cdf[0])
 
 
 def median_se(parts: list[np.ndarray], z: float = MC_Z) -> float | None:
@@ -515,10 +521,12 @@ def median_se(parts: list[np.ndarray], z: float = MC_Z) -> float | None:
     live = [p for p in live if len(p)]
     if not live:
         return None
-    m = float(_weighted_quantiles(live, (0.5,))[0])
-    var_f = sum(float((p <= m).mean()) * (1 - float((p <= m).mean())) / len(p) for p in live)
+    v, c = _pooled_cdf(live)           # one sort serves the median and the interval
+    m = float(np.interp(0.5, c, v))
+    below = [float((p <= m).mean()) for p in live]
+    var_f = sum(f * (1 - f) / len(p) for f, p in zip(below, live))
     d = z * math.sqrt(var_f) / len(live)
-    lo, hi = _weighted_quantiles(live, (max(0.0, 0.5 - d), min(1.0, 0.5 + d)))
+    lo, hi = np.interp((max(0.0, 0.5 - d), min(1.0, 0.5 + d)), c, v)
     return float((hi - lo) / (2 * z))
 
 
