@@ -32,20 +32,6 @@ def _required(env: str, relative: str) -> Path:
     return path
 
 
-def pytest_configure(config):
-    """On a cold numba cache (a fresh clone, as in CI) compile the two slow units once, in
-    children side by side, before any test process starts. Otherwise every xdist worker and
-    every CLI subprocess that runs them compiles them again (the exchange model: 16 s each).
-    A warm cache makes this a no-op (no test relies on a cold one)."""
-    if hasattr(config, "workerinput"):      # an xdist worker: the controller has done it
-        return
-    from accord.models import _warm
-
-    procs = _warm.start(list(_warm.UNITS))
-    for name in list(procs):
-        _warm.wait(procs, name)
-
-
 @pytest.fixture(scope="session")
 def reference() -> Path:
     """``../shared/reference`` (or ``$ACCORD_REFERENCE``): peers' inputs and trajectories."""
