@@ -73,6 +73,21 @@ def test_the_compiled_weighted_mean_is_the_definition(data):
     np.testing.assert_allclose(weighted_mean(pos, w), want, rtol=1e-12, atol=1e-12)
 
 
+@FAST
+@given(hnp.arrays(float, st.tuples(st.integers(1, 5), st.integers(2, 30)),
+                  elements=st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.5, 3.0, 7.75, 100.0])))
+def test_bdm_counts_voters_left_of_each_midpoint_as_the_definition(x):
+    """BDM's voter counts (compiled for up to 24 actors, a batched binary search above) equal
+    a plain count, ties and positions exactly at a midpoint included."""
+    from accord.models.expected_utility import _mid_counts
+
+    a = x.shape[1]
+    mid = (x[:, :, None] + x[:, None, :]) * 0.5
+    plain = (x[:, None, None, :] < mid[..., None]).sum(-1)
+    off = ~np.eye(a, dtype=bool)
+    np.testing.assert_array_equal(_mid_counts(x)[:, off], plain[:, off])
+
+
 def test_an_unknown_median_rule_is_refused():
     with pytest.raises(ValueError, match="rule: expected one of lower, upper, midpoint"):
         weighted_median(np.ones((1, 2, 1)), np.ones((1, 2, 1)), "average")

@@ -65,9 +65,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
+from numba import njit
 
 from .._threads import cores, map_ordered
-from .base import Inputs, ModelSpec, Outcome, Param
+from .base import Inputs, ModelSpec, Outcome, Param, frozen
 
 __all__ = ["SPECS", "PRESETS", "config", "internals", "quadrant", "quadrant_figure",
            "weighted_median", "weighted_mean", "KINDS"]
@@ -250,18 +251,31 @@ def weighted_mean(x: np.ndarray, w: np.ndarray, present: np.ndarray | None = Non
 # one round, batched over lanes [L, a]
 
 
+@njit(cache=True, nogil=True)
+def _left_of_midpoints(x):
+    """``_mid_counts`` for few actors: a compiled count over the pairs i < j (a^3/2
+    comparisons a lane, no temporaries; an exact integer, so the same as any other count)."""
+    L, a = x.shape
+    cnt = np.zeros((L, a, a), np.intp)  # the diagonal is never used (equal positions)
+    for lane in range(L):
+        for i in range(a):
+            for j in range(i + 1, a):
+                mid = (x[lane, i] + x[lane, j]) * 0.5
+                c = 0
+                for k in range(a):
+                    if x[lane, k] < mid:
+                        c += 1
+                cnt[lane, i, j] = c
+                cnt[lane, j, i] = c
+    return cnt
+
+
 def _mid_counts(x: np.ndarray) -> np.ndarray:
     """``cnt[l, i, j]`` = number of actors strictly left of the midpoint of x_i and x_j."""
     L, a = x.shape
+    if a <= 24:
+        return _left_of_midpoints(frozen(x))
     mid = (x[:, :, None] + x[:, None, :]) * 0.5
-    if a <= 24:  # direct count over the pairs i < j: a^3/2 byte comparisons
-        iu, ju = np.triu_indices(a, 1)
-        left = (x[:, None, :] < mid[:, iu, ju][..., None]).view(np.uint8)
-        upper = np.add.reduce(left, axis=-1, dtype=np.uint8)
-        cnt = np.zeros((L, a, a), np.intp)  # the diagonal is never used (equal positions)
-        cnt[:, iu, ju] = upper
-        cnt[:, ju, iu] = upper
-        return cnt
     # one batched binary search: complex numbers sort lexicographically, so ``lane + 1j*x``
     # keeps the lanes apart exactly
     lane = np.arange(L, dtype=float)
