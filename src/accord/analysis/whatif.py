@@ -554,12 +554,6 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
 
     from .summary import MC_Z
 
-    def shift_q(count: int) -> tuple[float, ...]:
-        """p10, median, p90 and the order statistics around the median whose distance over
-        2·MC_Z is its Monte-Carlo standard error (Woodruff's interval for one sample)."""
-        d = MC_Z * 0.5 / np.sqrt(count)
-        return (0.1, 0.5, 0.9, max(0.0, 0.5 - d), min(1.0, 0.5 + d))
-
     frows = []
     models = run.models
     for m in models:
@@ -568,7 +562,8 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
             meds = [_nanq(pooled(arr, vs), 0.5) for _, vs in groups]
             arr -= arr[:1].copy()  # the paired shift against ``none``, in place
             # quantiles need no pairing: each group may reorder its draws in place
-            shifts = [_nanq(pooled(arr, vs), shift_q, overwrite=True) for _, vs in groups]
+            shifts = [_nanq(pooled(arr, vs), _shift_quantiles, overwrite=True)
+                      for _, vs in groups]
         for (label, _), med, sq in zip(groups, meds, shifts):
             se = (sq[4] - sq[3]) / (2 * MC_Z)
             for li, name in enumerate(arrays.names):
@@ -598,6 +593,16 @@ def whatif(scenario, levers: Union[str, Path, Sequence[Lever]], models: Sequence
     notes = no_deal_notes(scenario)
     return WhatIf(scenario.id, scenario.sha256, seed, run.draws, views, levers, models,
                   pd.DataFrame(frows), pd.DataFrame(prows), notes, run.skipped)
+
+
+def _shift_quantiles(count: int) -> tuple[float, ...]:
+    """p10, median, p90 of ``count`` paired shifts, and the order statistics around the median
+    whose distance over 2·MC_Z is its Monte-Carlo standard error (Woodruff's interval for one
+    sample: :func:`accord.analysis.summary.median_se` with one part, at F(median) = 1/2)."""
+    from .summary import MC_Z
+
+    d = MC_Z * 0.5 / np.sqrt(count)
+    return (0.1, 0.5, 0.9, max(0.0, 0.5 - d), min(1.0, 0.5 + d))
 
 
 def _nanq(x: np.ndarray, q, overwrite: bool = False) -> np.ndarray:

@@ -10,7 +10,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     from ..defaults import DRAWS, DYNAMIC_DRAWS, LEVER_DRAWS, SEED
-    from ..cli import FORMAT_HELP, UsageProblem, _load, _model_list, handled, out
+    from ..cli import FORMAT_HELP, UsageProblem, _load, handled, out
 
     @app.command("report")
     @handled
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
         names = _prewarm(models_opt)
         sc = _load(scenario, fmt)
-        opts = ReportOptions(models=_model_list(models_opt), draws=draws,
+        opts = ReportOptions(models=names, draws=draws,
                              dynamic_draws=dynamic_draws, lever_draws=lever_draws,
                              seed=seed, corpus_dir=corpus,
                              generated=date)
