@@ -275,6 +275,65 @@ def test_the_fast_all_pairs_challenge_equals_ktabs_literal_formula(reference):
                                        atol=1e-12)
 
 
+def _both_paths(*args, **kw):
+    """``simulate`` on the array path and on the compiled one (smp_kernel)."""
+    import os
+    from unittest import mock
+
+    out = []
+    for arrays in ("1", "0"):
+        with mock.patch.dict(os.environ, {"ACCORD_SMP_ARRAYS": arrays}):
+            out.append(simulate(*args, **kw))
+    return out
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 14), st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**31),
+       st.sampled_from(["grid", "uniform", "silent actor", "accommodation"]))
+def test_the_compiled_turn_gives_the_array_paths_bytes(n, k, d, seed, kind):
+    """Same algorithm, same bytes: every trajectory, probability, risk attitude, target and
+    stop, on ties (positions on a grid), an actor without salience and KTAB's ideal
+    adjustment."""
+    rng = np.random.default_rng(seed)
+    x = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], (d, n, k)) if kind == "grid" else \
+        rng.random((d, n, k))
+    sal = rng.random((d, n, k))
+    sal /= sal.sum(-1, keepdims=True) * rng.uniform(1, 2)
+    if kind == "silent actor":
+        sal[:, 0] = 0.0
+    cap = rng.uniform(0.1, 100, (d, n))
+    acc = None
+    if kind == "accommodation":
+        acc = rng.random((n, n))
+        acc /= acc.sum(-1, keepdims=True) * 1.5
+    arrays, compiled = _both_paths(x, sal, cap, rounds=25, accommodation=acc)
+    for key in arrays.keys() - {"turn_seconds"}:
+        np.testing.assert_array_equal(compiled[key], arrays[key], err_msg=key)
+
+
+def test_the_compiled_sums_are_numpys_pairwise_sums():
+    """Bytes depend on the order of every sum: 8 accumulators, then halves past 128."""
+    from accord.models.smp_kernel import _pwsum
+
+    rng = np.random.default_rng(5)
+    for n in list(range(0, 40)) + [127, 128, 129, 200, 257, 1000]:
+        a = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)
+        assert _pwsum(a, n) == np.sum(a), n
+
+
+def test_only_the_rules_the_kernel_computes_are_compiled(monkeypatch):
+    from accord.models import spatial as sp
+
+    prm = {p.name: p.default for p in PARAMS}
+    assert sp._steps(prm)[0] is sp._CompiledState
+    for name, other in (("VotingRule", "Cubic"), ("PCEModel", "MarkovUniform"),
+                        ("StateTransitions", "Stochastic"), ("BargnModel", "PWCompInterp")):
+        assert sp._steps(prm | {name: other})[0] is sp._State, name
+    monkeypatch.setenv("ACCORD_SMP_ARRAYS", "1")
+    assert sp._steps(prm)[0] is sp._State
+
+
 def test_the_docstring_example_runs():
     import doctest
 

@@ -42,6 +42,7 @@ Example (four actors, two issues on 0-100):
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -311,37 +312,47 @@ def _choose(prob, member, rank, stochastic: bool, rng: np.random.Generator):
 
 # ---- unique positions (sequential by nature: greedy, order-dependent) ---------------------
 
+@njit(cache=True, nogil=True, _nrt=False)
+def _unique_one(pos, tol, rep, owner, reps):  # pragma: no cover - compiled
+    """One draw's greedy representatives (lowest index) into ``rep``, and each actor's last
+    matching representative into ``owner`` (``reps``: scratch)."""
+    na, nk = pos.shape
+    nr = 0
+    for i in range(na):
+        rep[i] = False
+        new = True
+        for r in range(nr):
+            s = 0.0
+            for k in range(nk):
+                dx = pos[i, k] - pos[reps[r], k]
+                s += dx * dx
+            if np.sqrt(s) < tol:
+                new = False
+                break
+        if new:
+            reps[nr] = i
+            nr += 1
+            rep[i] = True
+    for i in range(na):
+        owner[i] = 0
+        for r in range(nr):
+            s = 0.0
+            for k in range(nk):
+                dx = pos[i, k] - pos[reps[r], k]
+                s += dx * dx
+            if np.sqrt(s) < tol:
+                owner[i] = reps[r]
+
+
 @njit(cache=True, nogil=True)
-def _unique_positions(pos, tol):
+def _unique_positions(pos, tol):  # pragma: no cover - compiled
     """Greedy representatives (lowest index) and each actor's last matching representative."""
     nb, na, nk = pos.shape
     rep = np.zeros((nb, na), np.bool_)
     owner = np.zeros((nb, na), np.int64)
     reps = np.empty(na, np.int64)
     for b in range(nb):
-        nr = 0
-        for i in range(na):
-            new = True
-            for r in range(nr):
-                s = 0.0
-                for k in range(nk):
-                    dx = pos[b, i, k] - pos[b, reps[r], k]
-                    s += dx * dx
-                if np.sqrt(s) < tol:
-                    new = False
-                    break
-            if new:
-                reps[nr] = i
-                nr += 1
-                rep[b, i] = True
-        for i in range(na):
-            for r in range(nr):
-                s = 0.0
-                for k in range(nk):
-                    dx = pos[b, i, k] - pos[b, reps[r], k]
-                    s += dx * dx
-                if np.sqrt(s) < tol:
-                    owner[b, i] = reps[r]
+        _unique_one(pos[b], tol, rep[b], owner[b], reps)
     return rep, owner
 
 
@@ -375,6 +386,41 @@ class _State:
         strength = _coalitions(self.own, cap, "Prop")
         p = _pce(strength, rep[:, None, :], prm["PCEModel"], prm["VictoryProbModel"])[:, 0]
         return np.take_along_axis(p, owner, axis=1), rep
+
+
+class _CompiledState:
+    """The same state computed by :mod:`accord.models.smp_kernel` (the ``ktab`` preset's
+    rules), with the prevailing probabilities computed alongside."""
+
+    def __init__(self, x, ideal, sal, cap, prm):
+        from .smp_kernel import state
+
+        self.x = x
+        self._prob, self.risk, self.dist, self.r_hi, self.own = state(x, ideal, sal, cap, _POS_TOL)
+
+    def prevailing(self, cap, prm):
+        return self._prob, None
+
+
+def _compiled_turn(st: _CompiledState, sal, tot_sal, cap, prm, rng):
+    """:func:`_turn` by :mod:`accord.models.smp_kernel`."""
+    from .smp_kernel import turn
+
+    new, target, tprob, tgain, partner = turn(st.x, sal, tot_sal, cap, st.dist, st.r_hi,
+                                              st.risk, st.own)
+    return new, {"target": target, "target_prob": tprob, "target_gain": tgain,
+                 "partner": partner}
+
+
+def _steps(prm):
+    """The state and turn that run ``prm``: compiled for the rules ``smp_kernel`` covers
+    (unless ``ACCORD_SMP_ARRAYS=1``), the array path otherwise. Both give the same bytes."""
+    if os.environ.get("ACCORD_SMP_ARRAYS", "") != "1":
+        from .smp_kernel import compiles
+
+        if compiles(prm):
+            return _CompiledState, _compiled_turn
+    return _State, _turn
 
 
 def _challenge(st: _State, h, i, j, k, tot_sal, cap, prm):
@@ -654,10 +700,10 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
     prm = {p.name: p.default for p in PARAMS}
     prm.update(params)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    x = np.array(x0, float)
+    x = np.array(x0, float, order="C")     # C order: one compiled signature (smp_kernel)
     sal = np.broadcast_to(np.asarray(sal, float), x.shape).copy()
     cap = np.broadcast_to(np.asarray(cap, float), x.shape[:2]).copy()
-    ideal = x.copy() if ideal0 is None else np.array(ideal0, float)
+    ideal = x.copy() if ideal0 is None else np.array(ideal0, float, order="C")
     tot_sal = sal.sum(axis=-1)
     d, n, kd = x.shape
     if accommodation is not None:
@@ -681,14 +727,15 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
     d01 = np.zeros(d)
     t = 0
     clock = [time.perf_counter()]
+    new_state, take_turn = _steps(prm)
     while True:
-        st = _State(x[alive], ideal[alive], sal[alive], cap[alive], prm)
+        st = new_state(x[alive], ideal[alive], sal[alive], cap[alive], prm)
         pr, _ = st.prevailing(cap[alive], prm)
         prob_h[alive, t] = pr
         risk_h[alive, t] = st.risk
         if t >= t_max or alive.size == 0:
             break
-        new, rec = _turn(st, sal[alive], tot_sal[alive], cap[alive], prm, rng)
+        new, rec = take_turn(st, sal[alive], tot_sal[alive], cap[alive], prm, rng)
         t += 1
         step = np.sqrt(((new - x[alive]) ** 2).sum(axis=-1)).sum(axis=-1)
         x[alive] = new
@@ -712,7 +759,7 @@ def simulate(x0, sal, cap, *, rounds: int = 100, rng=None, ideal0=None, accommod
         clock.append(time.perf_counter())
         if np.any(stop):
             done = alive[stop]
-            st_done = _State(x[done], ideal[done], sal[done], cap[done], prm)
+            st_done = new_state(x[done], ideal[done], sal[done], cap[done], prm)
             prob_h[done, t], _ = st_done.prevailing(cap[done], prm)
             risk_h[done, t] = st_done.risk
             alive = alive[~stop]
