@@ -6,18 +6,21 @@ Prints, for each row of the issue's table, wall-clock and CPU seconds (CPU = use
 the process and its children, the honest figure on a shared machine), the target, the same
 command with the slow path forced, and the ratio:
 
-* ``accord forecast ukraine-2025`` (all models, warm cache): slow path ``ACCORD_EXCHANGE_LOOP=1``,
-  the exchange model's old loop of one compiled call per run (1,200 runs);
+* ``accord forecast ukraine-2025`` (all models, warm cache): slow path ``ACCORD_EXCHANGE_LOOP=1``
+  (the exchange model's old loop of one compiled call per run), ``ACCORD_SMP_ARRAYS=1`` and
+  ``ACCORD_BDM_ARRAYS=1`` (the SMP's and BDM's numpy array paths instead of their compiled
+  rounds, same bytes);
 * the first run (cold numba cache: a fresh copy of ``src/`` without ``__pycache__``, as after
   ``pip install .``): slow path ``ACCORD_PREWARM=0``, everything compiled in the one process;
 * ``accord --help``; peak memory of the forecast (max RSS, process and children);
 * ``accord report ukraine-2025`` (the forecast, the validity table, evidence and figures in one
   HTML file; the issue sets it no target of its own);
 * the web app's edit → updated forecast with every model (``POST /api/forecast`` with a change,
-  ``models``: all, the app's interactive draws), in process: slow path ``ACCORD_EXCHANGE_LOOP=1``;
+  ``models``: all, the app's interactive draws), in process: the same slow paths;
 * ``accord outlook ukraine-2025`` (10⁴ draws × 36 months): slow path, the same algorithm called
   once per draw (one draw per view per call), per draw, as ``bench/outlook.py`` does;
-* BDM on the EU example, 10⁴ draws (target 1 s): slow path, one draw per call.
+* BDM on the EU example, 10⁴ draws (target 1 s): slow path, one draw per call; the array
+  path (``ACCORD_BDM_ARRAYS=1``) on a line of its own.
 
 ``--before REV`` adds the same commands on ``git archive REV`` (e.g. the commit before the
 issue) in a temporary folder, warmed once: the ratio against the code as it was.
@@ -40,6 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 FLAGSHIP = "ukraine-2025"
+SLOW = {"ACCORD_EXCHANGE_LOOP": "1", "ACCORD_SMP_ARRAYS": "1", "ACCORD_BDM_ARRAYS": "1"}
+"""The slow paths: every switch that turns a fast path off (results are the same)."""
+SLOW_LABEL = "exchange loop, SMP+BDM arrays"
 
 
 def cli(args, src: Path = SRC, env: dict | None = None) -> tuple[float, float, float]:
@@ -104,7 +110,8 @@ def web_update(models: list[str]) -> float:
     times = {}
     with TestClient(create_app(data), base_url="http://127.0.0.1") as client:
         def post(value, loop):
-            os.environ["ACCORD_EXCHANGE_LOOP"] = "1" if loop else "0"
+            for key in SLOW:
+                os.environ[key] = "1" if loop else "0"
             change = {"actor": "russia", "issue": "territory", "field": "position",
                       "value": value, "low": max(0, value - 5), "high": min(100, value + 5)}
             t = time.perf_counter(), time.process_time()
@@ -116,7 +123,8 @@ def web_update(models: list[str]) -> float:
         post(50, False)                      # load, first request
         times["fast"] = post(10, False)      # an edit: a new key, nothing cached
         times["slow"] = post(20, True)
-    os.environ.pop("ACCORD_EXCHANGE_LOOP", None)
+    for key in SLOW:
+        os.environ.pop(key, None)
     return times
 
 
@@ -132,9 +140,8 @@ def main() -> None:
     fc = ["forecast", FLAGSHIP]
     cli(fc)                                                     # warm the cache
     now = best(fc, n)
-    slow = best(fc, n, env={"ACCORD_EXCHANGE_LOOP": "1"})
-    row("accord forecast ukraine-2025 (warm)", now, "< 3 s", slow, "exchange per-run loop",
-        now[0] < 3)
+    slow = best(fc, n, env=SLOW)
+    row("accord forecast ukraine-2025 (warm)", now, "< 3 s", slow, SLOW_LABEL, now[0] < 3)
     if not args.skip_cold:
         cold = cli(fc, src=fresh_copy(SRC))
         cold_slow = cli(fc, src=fresh_copy(SRC), env={"ACCORD_PREWARM": "0"})
@@ -143,7 +150,7 @@ def main() -> None:
     helps = [cli(["--help"]) for _ in range(max(5, n))]
     h = (statistics.median(x[0] for x in helps), statistics.median(x[1] for x in helps))
     row("accord --help", h, "< 0.3 s", None, "", h[0] < 0.3)
-    print(f"{'peak memory of the forecast':44s} {now[2]:6.0f} MB (per-run loop {slow[2]:.0f} MB)"
+    print(f"{'peak memory of the forecast':44s} {now[2]:6.0f} MB (slow paths {slow[2]:.0f} MB)"
           f"  target < 400 MB{'  MET' if now[2] < 400 else '  NOT MET'}")
 
     report = str(Path(tempfile.mkdtemp(prefix="accord-report-")) / "report.html")
@@ -155,7 +162,7 @@ def main() -> None:
 
     w = web_update(list(M.available()))
     row("web app: edit -> forecast, every model", w["fast"], "< 2 s", w["slow"],
-        "exchange per-run loop", w["fast"][0] < 2)
+        SLOW_LABEL, w["fast"][0] < 2)
 
     cli(["outlook", FLAGSHIP])                                  # warm its cache
     out = best(["outlook", FLAGSHIP], n)
@@ -191,6 +198,13 @@ def main() -> None:
         M.run("bdm", one)
     per = ((time.perf_counter() - t[0]) / 50 * 10_000, (time.process_time() - t[1]) / 50 * 10_000)
     row("bdm, EU example, 1e4 draws", bdm, "< 1 s", per, "one draw per call, x1e4", bdm[0] < 1)
+    os.environ["ACCORD_BDM_ARRAYS"] = "1"
+    t = time.perf_counter(), time.process_time()
+    M.run("bdm", big)
+    arrays = (time.perf_counter() - t[0], time.process_time() - t[1])
+    os.environ.pop("ACCORD_BDM_ARRAYS")
+    print(f"{'  (array path, ACCORD_BDM_ARRAYS=1)':44s} {arrays[0]:6.2f} s / {arrays[1]:6.2f} cpu"
+          f"  ratio {arrays[1] / bdm[1]:5.1f}x cpu {arrays[0] / bdm[0]:5.1f}x wall")
 
     if args.before:
         src = archive(args.before)

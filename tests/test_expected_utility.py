@@ -540,3 +540,49 @@ def test_blocks_computed_on_threads_equal_draws_computed_alone():
         np.testing.assert_array_equal(batch.positions[k], alone.positions[0])
     again, _ = run("bdm", many, preset="scholz_code", rounds=4)
     np.testing.assert_array_equal(again.positions, batch.positions)
+
+
+def _both_paths(inp, **kw):
+    """The model on the array path and on the compiled round (bdm_kernel)."""
+    import os
+    from unittest import mock
+
+    out = []
+    for arrays in ("1", "0"):
+        with mock.patch.dict(os.environ, {"ACCORD_BDM_ARRAYS": arrays}):
+            out.append(run("bdm", inp, **kw)[0])
+    return out
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(2, 30), st.integers(1, 3), st.integers(1, 4), st.integers(0, 2**31),
+       st.sampled_from(["grid", "uniform", "absent actors"]),
+       st.sampled_from(["scholz_code", "scholz_code_fixed"]), st.sampled_from([1.0, 0.6]))
+def test_the_compiled_round_gives_the_array_paths_bytes(a, i, d, seed, kind, preset, q):
+    """Same algorithm, same bytes: positions, forecasts, risk exponents, stops and the round
+    records, with ties (a grid), absent actors, more than 24 actors (the other midpoint count)
+    and more than 128 pairs (numpy's pairwise sum splits)."""
+    rng = np.random.default_rng(seed)
+    pos = rng.choice([0.0, 25.0, 50.0, 75.0, 100.0], (d, a, i)) if kind == "grid" else \
+        rng.uniform(0, 100, (d, a, i))
+    if kind == "absent actors":
+        pos[rng.random((d, a, i)) < 0.25] = np.nan
+    inp = Inputs.from_arrays(rng.uniform(1, 100, (d, a)), pos, rng.uniform(0, 1, (d, a, i)),
+                             low=np.zeros(i), high=np.full(i, 100.0))
+    arrays, compiled = _both_paths(inp, preset=preset, rounds=12, params={"q": q})
+    np.testing.assert_array_equal(compiled.positions, arrays.positions)
+    np.testing.assert_array_equal(compiled.forecast, arrays.forecast)
+    assert list(compiled.stop_reason) == list(arrays.stop_reason)
+    assert compiled.round_records == arrays.round_records
+    for key in arrays.extra:
+        np.testing.assert_array_equal(compiled.extra[key], arrays.extra[key], err_msg=key)
+
+
+def test_only_scholz_codes_rules_are_compiled(monkeypatch):
+    assert eu._round_step(eu.config("scholz_code")) is eu._step_compiled
+    assert eu._round_step(eu.config("scholz_code_fixed", conflict="off")) is eu._step_compiled
+    for preset in ("paper", "dmasad"):
+        assert eu._round_step(eu.config(preset)) is eu._step
+    assert eu._round_step(eu.config("scholz_code", offer_choice="least_move")) is eu._step
+    monkeypatch.setenv("ACCORD_BDM_ARRAYS", "1")
+    assert eu._round_step(eu.config("scholz_code")) is eu._step

@@ -493,6 +493,37 @@ def _step(x, c, s, pres, rg, cfg: Config) -> _Round:
     return _Round(P1, EU1, S, R, r, P2, A, B, degenerate, kind, toward, new_x)
 
 
+def _step_compiled(x, c, s, pres, rg, cfg: Config) -> _Round:
+    """:func:`_step` by :mod:`accord.models.bdm_kernel` (Scholz's code): the same moves, risk
+    exponents, A and B, byte for byte; P1, EU1, S, R and P2 are not kept (None)."""
+    from .bdm_kernel import first_pass, second_pass
+
+    x, c, s, rg = (frozen(v) for v in (x, c, s, rg))
+    pres = frozen(pres, np.bool_)
+    d, order, cnt, r, degenerate = first_pass(x, c, s, pres, rg)
+    ri = r[:, :, None]
+    half = 0.5 * d
+    # numpy's powers, as _step computes them (compiled code's pow rounds differently)
+    dr, us, uf = np.power(d, r[:, None, :]), np.power(0.5 - half, ri), np.power(0.5 + half, ri)
+    kind, toward, new_x, A, B = second_pass(x, c, s, pres, order, cnt, dr, us, uf, 0.5 ** r,
+                                            float(cfg.q), cfg.conflict == "full",
+                                            bool(cfg.capitulation))
+    return _Round(None, None, None, None, r, None, A, B, degenerate, kind, toward, new_x)
+
+
+def _round_step(cfg: Config):
+    """The round that runs ``cfg``: compiled for Scholz's code (unless
+    ``ACCORD_BDM_ARRAYS=1``), the array path otherwise. Both give the same bytes."""
+    import os
+
+    if os.environ.get("ACCORD_BDM_ARRAYS", "") != "1":
+        from .bdm_kernel import compiles
+
+        if compiles(cfg):
+            return _step_compiled
+    return _step
+
+
 def _first_min(key: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Index of the smallest key where mask holds (first on ties, like Python's min)."""
     return np.where(mask, key, np.inf).argmin(axis=2)
@@ -620,16 +651,17 @@ def _simulate(x0, c, s, pres, rg, cfg: Config, rounds: int, keep: np.ndarray):
     w = c * s
     fc_prev = weighted_median(x0, w, pres) if cfg.tolerance > 0 else None
     recs: dict[int, dict[int, tuple]] = {int(k): {} for k in keep}
+    step = _round_step(cfg)
     for t in range(1, rounds + 1):
         if active.size == 0:
             break
         full = active.size == L
         if full:
             xa = X[:, t - 1]
-            rd = _step(xa, c, s, pres, rg, cfg)
+            rd = step(xa, c, s, pres, rg, cfg)
         else:
             xa = X[active, t - 1]
-            rd = _step(xa, c[active], s[active], pres[active], rg[active], cfg)
+            rd = step(xa, c[active], s[active], pres[active], rg[active], cfg)
         stop_deg = rd.degenerate if cfg.degenerate == "stop" else np.zeros(active.size, bool)
         new = np.where(stop_deg[:, None], xa, rd.new_x)
         X[active, t] = new
