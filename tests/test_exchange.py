@@ -463,3 +463,23 @@ def test_randomized_deal_rebuilds_decides_recorded_deals_from_its_draws(referenc
         assert cint[ex.C_VALID, 0] == 1
         checked += 1
     assert checked >= 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, 0.5 + 1e-12, 1.0, 2.0, 3.5]), min_size=0,
+                max_size=70), st.integers(0, 2**31))
+def test_the_in_place_list_sort_is_a_stable_sort_by_gain(gains, seed):
+    """Entries by gain, highest first; gains within GAIN_TOL (rule T1) are a tie that the
+    older list position wins. Values here are tied exactly or far apart (T1 is transitive)."""
+    from accord.models.exchange import _sort_entries
+
+    n = len(gains)
+    gain = np.array(gains + [9.0])                 # one candidate that is not listed
+    rng = np.random.default_rng(seed)
+    ent = rng.permutation(n).astype(np.int64)
+    pos = rng.permutation(n).astype(np.int64) * 3
+    a, pa = ent.copy(), pos.copy()
+    _sort_entries(a, pa, n, gain, np.empty(n, np.int64), np.empty(n, np.int64))
+    want = sorted(range(n), key=lambda t: (-round(gain[ent[t]], 6), pos[t]))
+    assert a.tolist() == ent[want].tolist()
+    assert pa.tolist() == pos[want].tolist()

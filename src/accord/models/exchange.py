@@ -39,10 +39,14 @@ releases the GIL, and each draw has its own stream, so the bytes are those of on
 The small helpers are compiled without numba's reference counting (``_nrt=False``: they
 allocate nothing), which removed two atomic operations per array argument per call, about two
 thirds of the run time; copies are element loops rather than slice assignments, which keeps
-the first-run compile shorter. ``ACCORD_EXCHANGE_LOOP=1`` forces the old loop of one
-compiled call per run (for ``bench/mainjob.py``); on a cold numba cache ``accord forecast``
-compiles this module in a child process while it runs the other models (``models/_warm.py``,
-``ACCORD_PREWARM=0`` turns that off).
+the first-run compile shorter. The three small helpers every candidate computation calls
+(``_outcome_with``, ``_move_ok``, ``_stored``) are inlined at numba's IR level: a call passed
+about seventy array fields, and inlining them took 13% off the run (inlining the larger
+``_check_nbs`` and ``_recalculate`` made it slower). The list's merge sort works in place in
+scratch kept for the round, so an execution allocates nothing. ``ACCORD_EXCHANGE_LOOP=1``
+forces the old loop of one compiled call per run (for ``bench/mainjob.py``); on a cold numba
+cache ``accord forecast`` compiles this module in a child process while it runs the other
+models (``models/_warm.py``, ``ACCORD_PREWARM=0`` turns that off).
 
 Example::
 
@@ -165,7 +169,7 @@ def _mt_random(mt):
 # ---------------------------------------------------------------------------------------
 # one candidate (decide's EqualGainExchange.calculate and AbstractExchangeActor.check_nbs)
 # ---------------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _stored(k, a, e, u, G):
     """(is set, position) of actor u in candidate k's private table for a's demand issue e:
     the shared table, unless k keeps an older entry of its own (see _reread)."""
@@ -176,7 +180,7 @@ def _stored(k, a, e, u, G):
     return Gset[a, e, u], Gv[a, e, u]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _outcome_with(k, e, mover, other, pos, x, cs, N, W, G):
     """Outcome on issue e as candidate k sees it: round-start positions, k's private updates
     (those of ``other``'s demand on e), and ``mover`` at ``pos``."""
@@ -222,7 +226,7 @@ KEEP_INVALID = np.bool_(False)
 DROP_INVALID = np.bool_(True)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _move_ok(k, role, move, pos, cf, cint):
     """decide's is_move_valid on the move history (frozen entries + this move)."""
     if abs(move) > 100.0 or abs(move) <= MIN_MOVE:
@@ -539,15 +543,12 @@ def _before2(ga, gb, pa, pb):
     return pa < pb
 
 
-@njit(cache=True)
-def _sort_entries(ent, pos, gain):
-    """Stable merge sort of entries (candidate ids) by gain, ties by old position."""
-    n = ent.shape[0]
-    a = ent.copy()
-    pa = pos.copy()
-    b = np.empty_like(a)
-    pb = np.empty_like(pa)
+@njit(cache=True, _nrt=False)
+def _sort_entries(a, pa, n, gain, b, pb):
+    """Stable merge sort, in place, of the entries a[:n] (candidate ids) and their old list
+    positions pa[:n] by gain, ties by old position; b and pb are scratch of length >= n."""
     width = 1
+    flipped = False
     while width < n:
         i = 0
         while i < n:
@@ -576,15 +577,19 @@ def _sort_entries(ent, pos, gain):
             i += 2 * width
         a, b = b, a
         pa, pb = pb, pa
+        flipped = not flipped
         width *= 2
-    return a
+    if flipped:                  # the sorted run is in the scratch: copy it back
+        for t in range(n):
+            b[t] = a[t]
+            pb[t] = pa[t]
 
 
-@njit(cache=True)
-def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop):
+@njit(cache=True, _nrt=False)
+def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop, sa, sp):
     """Merge the changed entries of lst[start:m] back (and, after an execution, drop the
     invalid ones as decide's sweep does): the list a stable sort by gain would give, in
-    O(n) instead of O(n log n). Writes lst[0:new m]."""
+    O(n) instead of O(n log n). Writes lst[0:new m]; sa, sp: sort scratch."""
     nk = 0
     nc = 0
     for t in range(start, m):
@@ -600,17 +605,8 @@ def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop):
             keep[nk] = k
             keep_pos[nk] = t
             nk += 1
-    c2 = np.empty(nc, np.int64)
-    p2 = np.empty(nc, np.int64)
-    if nc > 1:
-        order = _sort_entries(np.arange(nc), chg_pos[:nc], _gather(gain, chg[:nc]))
-        for t in range(nc):     # element loops, not fancy indexing (see _grown)
-            c2[t] = chg[order[t]]
-            p2[t] = chg_pos[order[t]]
-    else:
-        for t in range(nc):
-            c2[t] = chg[t]
-            p2[t] = chg_pos[t]
+    _sort_entries(chg, chg_pos, nc, gain, sa, sp)
+    c2, p2 = chg, chg_pos
     for t in range(nc):
         cint[C_CHG, c2[t]] = 0
     # insert each changed entry by binary search into the (still sorted) unchanged ones
@@ -635,14 +631,6 @@ def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop):
         lst[o] = keep[t]
         o += 1
     return o
-
-
-@njit(cache=True)
-def _gather(gain, idx):
-    out = np.empty(idx.shape[0])
-    for t in range(idx.shape[0]):
-        out[t] = gain[idx[t]]
-    return out
 
 
 @njit(cache=True, _nrt=False)
@@ -762,9 +750,11 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
     # candidate list in decide's order: issue pairs, then A x D, then B x C
     grp = np.full(na, -1, np.int64)
     total = 0
+    cnt = np.zeros(4, np.int64)
     for p in range(ni):
         for q in range(p + 1, ni):
-            cnt = np.zeros(4, np.int64)
+            for g in range(4):
+                cnt[g] = 0
             for a in range(na):
                 if pres[a, p] and pres[a, q]:
                     cnt[int(left[a, p]) + 2 * int(left[a, q])] += 1
@@ -830,12 +820,13 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
     keep_pos = np.empty(cap, np.int64)
     chg = np.empty(cap, np.int64)
     chg_pos = np.empty(cap, np.int64)
+    sa = np.empty(cap, np.int64)
+    sp = np.empty(cap, np.int64)
     for t in range(n):
         lst[t] = t
+        keep_pos[t] = t
     gain = cf[F_GAIN, :]
-    order = _sort_entries(np.arange(n), np.arange(n), _gather(gain, np.arange(n)))
-    for t in range(n):
-        lst[t] = order[t]
+    _sort_entries(lst, keep_pos, n, gain, sa, sp)
     m = n
     start = 0          # entries before `start` are popped
     realized = np.empty(max(n, 1) * 2, np.int64)
@@ -848,7 +839,7 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
         if pending:
             # re-sort with appended entries (they sit at the end, flagged changed)
             m = _resort(lst, np.int64(start), np.int64(m), cint, gain, keep, keep_pos, chg,
-                        chg_pos, KEEP_INVALID)
+                        chg_pos, KEEP_INVALID, sa, sp)
             start = 0
             pending = False
             if m == 0:
@@ -956,7 +947,7 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
                 cint[C_DONE, kk] = stamp
         # drop the invalid, merge the changed back in
         m = _resort(lst, np.int64(start), np.int64(m), cint, gain, keep, keep_pos, chg,
-                    chg_pos, DROP_INVALID)
+                    chg_pos, DROP_INVALID, sa, sp)
         start = 0
         pending = False
 
