@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .smp_kernel import _pwsum
+from .smp_kernel import _extremes, _pwsum
 
 RULES = {"p_numerator": "positive_voter_risk", "p_denominator": "grand_total",
          "perspective": "receiver", "qt_term": "omitted", "risk_normalisation": "actors",
@@ -58,6 +58,30 @@ def _support(ut, w, order, cnt, lower, same, c, out):  # pragma: no cover - comp
             out[i, j] = v if (v >= 0.0 or v != v) else 0.0
 
 
+@njit(cache=True, nogil=True)
+def _scratch(a):  # pragma: no cover - compiled
+    """One lane's work arrays, shared by its lanes: weights, pair flags, prefix sums, P."""
+    return (np.empty(a), np.empty((a, a), np.bool_), np.empty((a, a), np.bool_),
+            np.empty((a, a), np.bool_), np.empty((a, a + 1)), np.empty((a, a)), np.empty(a * a))
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _lane(xl, c, s, pres, w, lower, same, valid):  # pragma: no cover - compiled
+    """What both passes of a round read for one lane: weights c*s (0 for an absent actor),
+    equal positions, order, valid pairs; returns whether every actor is present."""
+    a = xl.shape[0]
+    all_present = True
+    for k in range(a):
+        all_present = all_present and pres[k]
+        w[k] = c[k] * s[k] if pres[k] else 0.0
+    for i in range(a):
+        for j in range(a):
+            same[i, j] = abs(xl[i] - xl[j]) == 0
+            lower[i, j] = xl[i] < xl[j]
+            valid[i, j] = pres[i] and pres[j] and i != j
+    return all_present
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _probability(pos, valid, all_present, flat):  # pragma: no cover - compiled
     """P_ij = pos_ij / (2 * sum of pos), in place (grand total); 0 where nobody separates."""
@@ -86,30 +110,15 @@ def first_pass(x, c, s, pres, rg):  # pragma: no cover - compiled
     cnt = np.empty((L, a, a), np.int64)
     r = np.empty((L, a))
     degenerate = np.zeros(L, np.bool_)
-    w = np.empty(a)
-    diff = np.empty((a, a))
-    lower = np.empty((a, a), np.bool_)
-    same = np.empty((a, a), np.bool_)
-    valid = np.empty((a, a), np.bool_)
-    cs = np.empty((a, a + 1))
-    P = np.empty((a, a))
-    flat = np.empty(a * a)
+    w, lower, same, valid, cs, P, flat = _scratch(a)
     S = np.empty(a)
     for lane in range(L):
         xl = x[lane]
-        all_present = True
-        for k in range(a):
-            all_present = all_present and pres[lane, k]
-        for k in range(a):
-            w[k] = c[lane, k] * s[lane, k] if pres[lane, k] else 0.0
+        all_present = _lane(xl, c[lane], s[lane], pres[lane], w, lower, same, valid)
         order[lane] = np.argsort(xl, kind="mergesort")
         for i in range(a):
             for j in range(a):
-                diff[i, j] = abs(xl[i] - xl[j])
-                d[lane, i, j] = diff[i, j] / rg[lane]
-                same[i, j] = diff[i, j] == 0
-                lower[i, j] = xl[i] < xl[j]
-                valid[i, j] = pres[lane, i] and pres[lane, j] and i != j
+                d[lane, i, j] = abs(xl[i] - xl[j]) / rg[lane]
         for i in range(a):
             for j in range(i + 1, a):
                 mid = (xl[i] + xl[j]) * 0.5
@@ -134,14 +143,7 @@ def first_pass(x, c, s, pres, rg):  # pragma: no cover - compiled
                 p = P[i, j]
                 eu = ((p * us + (1 - p) * uf) * s[lane, j] + (1 - s[lane, j]) * us) - 0.0
                 S[j] += eu if all_present else eu * (1.0 if valid[i, j] else 0.0)
-        smax, smin = -np.inf, np.inf
-        for k in range(a):
-            if pres[lane, k]:
-                if S[k] != S[k] or smax != smax:
-                    smax = smin = np.nan
-                else:
-                    smax = max(smax, S[k])
-                    smin = min(smin, S[k])
+        smin, smax = _extremes(S, pres[lane])
         span = smax - smin
         deg = not span > 0
         degenerate[lane] = deg
@@ -168,25 +170,10 @@ def second_pass(x, c, s, pres, order, cnt, dr, us, uf, usq, q, conflict,
     kind = np.empty((L, a), np.int64)
     toward = np.empty((L, a), np.int64)
     new_x = np.empty((L, a))
-    w = np.empty(a)
-    lower = np.empty((a, a), np.bool_)
-    same = np.empty((a, a), np.bool_)
-    valid = np.empty((a, a), np.bool_)
-    cs = np.empty((a, a + 1))
-    P = np.empty((a, a))
-    flat = np.empty(a * a)
+    w, lower, same, valid, cs, P, flat = _scratch(a)
     for lane in range(L):
         xl = x[lane]
-        all_present = True
-        for k in range(a):
-            all_present = all_present and pres[lane, k]
-        for k in range(a):
-            w[k] = c[lane, k] * s[lane, k] if pres[lane, k] else 0.0
-        for i in range(a):
-            for j in range(a):
-                same[i, j] = abs(xl[i] - xl[j]) == 0
-                lower[i, j] = xl[i] < xl[j]
-                valid[i, j] = pres[lane, i] and pres[lane, j] and i != j
+        all_present = _lane(xl, c[lane], s[lane], pres[lane], w, lower, same, valid)
         _support(dr[lane], w, order[lane], cnt[lane], lower, same, cs, P)
         _probability(P, valid, all_present, flat)
         for i in range(a):

@@ -90,6 +90,20 @@ def _minus(t):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _extremes(v, mask):  # pragma: no cover - compiled
+    """(min, max) of ``v`` where ``mask`` holds, NaN if any such value is NaN (np.min, np.max)."""
+    lo, hi = np.inf, -np.inf
+    for k in range(v.shape[0]):
+        if mask[k]:
+            if v[k] != v[k] or lo != lo:
+                lo = hi = np.nan
+            else:
+                lo = min(lo, v[k])
+                hi = max(hi, v[k])
+    return lo, hi
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _distance(ref, pos, sal, den, buf):  # pragma: no cover - compiled
     """Salience-weighted distance from ``ref`` to ``pos`` (``den``: the sum of squared
     saliences), as ``spatial._distance``."""
@@ -191,13 +205,7 @@ def state(x, ideal, sal, cap, tol):  # pragma: no cover - compiled
                 util[i, j] = 1.0 - d          # utility at risk attitude 0
         _victories(util, cap[b], vic)
         _pce(vic, mem, p, logs)
-        lo, hi = np.inf, -np.inf        # np.min and np.max: NaN wins
-        for i in range(n):
-            if p[i] != p[i] or lo != lo:
-                lo = hi = np.nan
-            else:
-                lo = min(lo, p[i])
-                hi = max(hi, p[i])
+        lo, hi = _extremes(p, mem)
         span = hi - lo
         for i in range(n):
             risk[b, i] = (3 * p[i] - (hi + 2 * lo)) / (2 * span) if span > 0 else 0.0

@@ -313,20 +313,26 @@ def _choose(prob, member, rank, stochastic: bool, rng: np.random.Generator):
 # ---- unique positions (sequential by nature: greedy, order-dependent) ---------------------
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _close(pos, i, j, tol):  # pragma: no cover - compiled
+    """Whether positions i and j are closer than ``tol`` (Euclidean)."""
+    s = 0.0
+    for k in range(pos.shape[1]):
+        dx = pos[i, k] - pos[j, k]
+        s += dx * dx
+    return np.sqrt(s) < tol
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _unique_one(pos, tol, rep, owner, reps):  # pragma: no cover - compiled
     """One draw's greedy representatives (lowest index) into ``rep``, and each actor's last
     matching representative into ``owner`` (``reps``: scratch)."""
-    na, nk = pos.shape
+    na = pos.shape[0]
     nr = 0
     for i in range(na):
         rep[i] = False
         new = True
         for r in range(nr):
-            s = 0.0
-            for k in range(nk):
-                dx = pos[i, k] - pos[reps[r], k]
-                s += dx * dx
-            if np.sqrt(s) < tol:
+            if _close(pos, i, reps[r], tol):
                 new = False
                 break
         if new:
@@ -336,11 +342,7 @@ def _unique_one(pos, tol, rep, owner, reps):  # pragma: no cover - compiled
     for i in range(na):
         owner[i] = 0
         for r in range(nr):
-            s = 0.0
-            for k in range(nk):
-                dx = pos[i, k] - pos[reps[r], k]
-                s += dx * dx
-            if np.sqrt(s) < tol:
+            if _close(pos, i, reps[r], tol):
                 owner[i] = reps[r]
 
 
