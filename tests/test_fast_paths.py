@@ -156,6 +156,31 @@ def test_a_red_line_box_keeps_the_package_inside_and_never_raises_the_value():
 
 
 @FAST
+@given(seed=st.integers(0, 10_000), knots=st.integers(2, 8), drift=st.sampled_from([0.01, 0.1, 1.0]),
+       box=st.booleans())
+def test_constants_at_several_knots_solve_as_separate_problems(seed, knots, drift, box):
+    """The outlook's knot months: each set of constants after the first starts from the basis
+    of the one before (a dual simplex); the values are those of separate solves, and the
+    package is the first's. The constants drift apart by up to ``drift`` per knot and per
+    actor, so some bases stay optimal and others need pivots or a cold solve."""
+    w, pos, c, veto, move, rng = _problems(n=150, seed=seed)
+    lo = hi = None
+    if box:
+        lo = np.where(rng.random(move.shape) < 0.3, rng.uniform(0, 50, move.shape), -np.inf)
+        hi = np.where(rng.random(move.shape) < 0.3, rng.uniform(50, 100, move.shape), np.inf)
+    steps = rng.uniform(-drift, drift, (knots,) + c.shape)
+    steps[0] = 0.0
+    cs = c[None] + np.cumsum(steps, axis=0)                    # [K, n, a]
+    got, x = F.maxmin(w, pos, np.moveaxis(cs, 0, 1), veto, move, lo, hi)
+    assert got.shape == (c.shape[0], knots)
+    for k in range(knots):
+        want, x_k = F.maxmin(w, pos, cs[k], veto, move, lo, hi)
+        np.testing.assert_allclose(got[:, k], want, rtol=0, atol=1e-9)
+        if k == 0:
+            np.testing.assert_array_equal(x, x_k)
+
+
+@FAST
 @given(seed=st.integers(0, 10_000), at=st.sampled_from([-F.TOL, 0.0, 0.05, -0.1]),
        box=st.booleans())
 def test_deciding_a_side_gives_the_exact_sides_and_bounds_on_the_right_side(seed, at, box):

@@ -129,15 +129,39 @@ def _loss(w, p0, x, count):  # pragma: no cover - compiled
 
 # ---- the exact max-min solver ---------------------------------------------------------------
 
+PIVOT_TOL = 1e-9
+"""The smallest pivot the warm start (:func:`_rewarm`) takes; below it a cold solve is safer."""
+
+
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _pivot(T, z, basis, m, n_col, leave, e):  # pragma: no cover - compiled
+    """One simplex pivot on row ``leave``, column ``e`` of the tableau and reduced costs."""
+    piv = T[leave, e]
+    for q in range(n_col + 1):
+        T[leave, q] /= piv
+    for r in range(m):
+        if r != leave:
+            f = T[r, e]
+            if f != 0.0:
+                for q in range(n_col + 1):
+                    T[r, q] -= f * T[leave, q]
+    f = z[e]
+    for q in range(n_col):
+        z[q] -= f * T[leave, q]
+    basis[leave] = e
+
+
 @numba.njit(cache=True, nogil=True)
 def _maxmin_one(w, p, cq, c, veto, move, eps, decide, x, act, cand_issue, cand_actor,
-                issue_rows, start_col, c_lo, c_hi, T, basis, z, mu, sums):  # pragma: no cover - compiled
+                issue_rows, start_col, c_lo, c_hi, T, basis, z, mu, sums, dims):  # pragma: no cover - compiled
     """One problem: w, p [a, i]; cq [a, i] the candidate settlements (positions clipped to the
     red lines); c [a]; veto [a]; move [i]. Writes the package into ``x`` [i]; returns (value,
     ok). ``decide`` (NaN: solve): return as soon as a bound puts the value on one side of it
     (see :func:`maxmin`). The other arguments are work arrays sized for the batch
-    (:func:`_maxmin_batch` allocates them once)."""
+    (:func:`_maxmin_batch` allocates them once); ``dims`` receives the final tableau's sizes
+    (veto players, candidates, rows, and 1 when the tableau is optimal) for :func:`_rewarm`."""
     a_n, i_n = w.shape
+    dims[3] = 0
     k = 0
     for a in range(a_n):
         if veto[a]:
@@ -276,19 +300,7 @@ def _maxmin_one(w, p, cq, c, veto, move, eps, decide, x, act, cand_issue, cand_a
         if leave < 0:
             ok = False  # unbounded: cannot happen with a veto player
             break
-        piv = T[leave, e]
-        for q in range(n_col + 1):
-            T[leave, q] /= piv
-        for r in range(m):
-            if r != leave:
-                f = T[r, e]
-                if f != 0.0:
-                    for q in range(n_col + 1):
-                        T[r, q] -= f * T[leave, q]
-        f = z[e]
-        for q in range(n_col):
-            z[q] -= f * T[leave, q]
-        basis[leave] = e
+        _pivot(T, z, basis, m, n_col, leave, e)
     # read the mixture and the package
     mu[:n_c] = 0.0
     for r in range(m):
@@ -309,14 +321,119 @@ def _maxmin_one(w, p, cq, c, veto, move, eps, decide, x, act, cand_issue, cand_a
     for r in range(m):
         if basis[r] == 0:
             value = t_lo + T[r, n_col]
+    dims[0], dims[1], dims[2], dims[3] = k, n_c, m, 1 if ok else 0
     return value, ok
 
 
 @numba.njit(cache=True, nogil=True)
+def _rewarm(w, p, cq, c, eps, act, cand_issue, cand_actor, issue_rows, start_col, T, basis,
+            z, dims, rhs0, rhs):  # pragma: no cover - compiled
+    """The value of the problem just solved by :func:`_maxmin_one` for other constants ``c``
+    [a], from its optimal basis (dual simplex); NaN when that does not finish (then solve
+    afresh).
+
+    Only the right-hand side depends on ``c``, so the basis stays dual feasible (its reduced
+    costs do not change): B^-1 b' >= 0 makes it optimal, and otherwise a few dual simplex
+    pivots restore that. The final tableau holds B^-1 B0 in the columns of the start basis
+    B0 (the slacks and the start candidates), and B0^-1 b' is built exactly as
+    :func:`_maxmin_one` builds it. The tableau is left optimal for ``c``.
+    """
+    if dims[3] == 0:
+        return np.nan
+    k, n_c, m = dims[0], dims[1], dims[2]
+    i_n = w.shape[1]
+    t_lo = np.inf
+    for r in range(k):
+        a = act[r]
+        v = c[a]
+        for j in range(i_n):
+            if start_col[j] >= 0 and w[a, j] > 0:
+                v -= w[a, j] * abs(cq[cand_actor[start_col[j]], j] - p[a, j])
+        if v < t_lo:
+            t_lo = v
+    for r in range(k):
+        rhs0[r] = c[act[r]] - t_lo
+    for j in range(i_n):
+        if issue_rows[j] >= 0:
+            rhs0[issue_rows[j]] = 1.0
+            b = cand_actor[start_col[j]]
+            for r in range(k):
+                a = act[r]
+                f = w[a, j] * abs(cq[b, j] - p[a, j]) if w[a, j] > 0 else 0.0
+                if f != 0.0:
+                    rhs0[r] -= f * 1.0
+    for r in range(k):
+        if rhs0[r] < 0.0:
+            rhs0[r] = 0.0
+    n_col = 1 + n_c + k
+    for i in range(m):
+        t = 0.0
+        for r in range(k):                     # B0's slack columns
+            t += T[i, 1 + n_c + r] * rhs0[r]
+        for j in range(i_n):                   # and its start candidates
+            if issue_rows[j] >= 0:
+                t += T[i, 1 + start_col[j]] * rhs0[issue_rows[j]]
+        rhs[i] = t
+    for i in range(m):
+        T[i, n_col] = rhs[i]
+    for _ in range(50):
+        leave, worst = -1, -eps                # the most infeasible row leaves
+        for i in range(m):
+            if T[i, n_col] < worst:
+                worst = T[i, n_col]
+                leave = i
+        if leave < 0:
+            break
+        # the entering column keeps z <= 0 (least ratio); among near-equal ratios the largest
+        # pivot, and none below PIVOT_TOL, which keeps round-off from growing
+        e, best, size = -1, np.inf, 0.0
+        for q in range(n_col):
+            t = T[leave, q]
+            if t < -PIVOT_TOL:
+                ratio = min(z[q], 0.0) / t
+                if ratio < best - 1e-12 or (ratio <= best + 1e-12 and -t > size):
+                    best, size, e = min(ratio, best), -t, q
+        if e < 0:
+            dims[3] = 0                        # cannot happen: the LP is feasible
+            return np.nan
+        _pivot(T, z, basis, m, n_col, leave, e)
+    else:
+        dims[3] = 0
+        return np.nan
+    # a check that costs one pass: each issue's mixture sums to 1 and no reduced cost turned
+    # positive; a tableau that round-off has bent gets a cold solve instead
+    for j in range(i_n):
+        rhs[j] = 0.0
+    value = t_lo
+    for i in range(m):
+        col = basis[i]
+        if 1 <= col <= n_c:
+            rhs[cand_issue[col - 1]] += T[i, n_col]
+        elif col == 0:
+            value = t_lo + max(T[i, n_col], 0.0)
+    for j in range(i_n):
+        if issue_rows[j] >= 0 and abs(rhs[j] - 1.0) > 1e-9:
+            dims[3] = 0
+            return np.nan
+    for q in range(n_col):
+        if z[q] > 1e-9:
+            dims[3] = 0
+            return np.nan
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
 def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps, decide):  # pragma: no cover - compiled
+    """``c [n, K, a]``: each problem at K sets of constants; the first is solved, the others
+    start from the basis of the one before (:func:`_rewarm`) and are solved afresh only when
+    it is not feasible for them. The package is the first's."""
     n, a_n, i_n = w.shape
-    values = np.empty(n)
+    n_k = c.shape[1]
+    values = np.empty((n, n_k))
     xs = np.empty((n, i_n))
+    xk = np.empty(i_n)
+    rhs0 = np.empty(a_n + i_n)
+    rhs = np.empty(a_n + i_n)
     ok = np.empty(n, np.bool_)
     # work arrays for the largest problem (every actor a veto player), reused by each
     wd = np.empty((a_n, i_n))
@@ -333,6 +450,7 @@ def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps, decide):  # pragma: n
     z = np.empty(1 + i_n * a_n + a_n)
     mu = np.empty(i_n * a_n)
     sums = np.empty(i_n)
+    dims = np.zeros(4, np.int64)
     for d in range(n):  # independent problems: maxmin runs blocks of them on a thread per core
         # this problem's weights (scaled per actor) and candidates (positions clipped to the
         # red-line box, as np.clip: min(max(p, lo), hi)), built here, not as [n, a, i] arrays
@@ -345,10 +463,19 @@ def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps, decide):  # pragma: n
                 if v > hi[d, j]:
                     v = hi[d, j]
                 qd[a, j] = v
-        values[d], ok[d] = _maxmin_one(wd, p[d], qd, c[d], veto[d], move[d], eps, decide,
-                                       xs[d], act,
-                                       cand_issue, cand_actor, issue_rows, start_col, c_lo,
-                                       c_hi, T, basis, z, mu, sums)
+        values[d, 0], ok[d] = _maxmin_one(wd, p[d], qd, c[d, 0], veto[d], move[d], eps,
+                                          decide, xs[d], act, cand_issue, cand_actor,
+                                          issue_rows, start_col, c_lo, c_hi, T, basis, z, mu,
+                                          sums, dims)
+        for kk in range(1, n_k):
+            v = _rewarm(wd, p[d], qd, c[d, kk], eps, act, cand_issue, cand_actor, issue_rows,
+                        start_col, T, basis, z, dims, rhs0, rhs)
+            if np.isnan(v):
+                v, ok_k = _maxmin_one(wd, p[d], qd, c[d, kk], veto[d], move[d], eps, decide,
+                                      xk, act, cand_issue, cand_actor, issue_rows, start_col,
+                                      c_lo, c_hi, T, basis, z, mu, sums, dims)
+                ok[d] = ok[d] and ok_k
+            values[d, kk] = v
     return values, xs, ok
 
 
@@ -372,15 +499,22 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     bound; that package is returned) or a veto player's value at its own clipped position (an
     upper bound; the package is NaN). ``value >= decide`` is then the same as for the exact
     value, and on the flagship about half of the problems need no pivot.
+
+    ``c`` ``[n, K, a]`` (three axes): each problem at K sets of constants, values ``[n, K]``
+    and the package at the first. Only the constants change, so each set after the first
+    starts from the optimal basis of the one before and pivots only when that basis is not
+    feasible for it (the outlook's knot months).
     """
     n, a, i = position.shape
+    n_k = c.shape[1] if np.ndim(c) == 3 else 1
 
     def req(x, shape, dtype=float):  # one compiled signature whatever is passed
         return frozen(np.broadcast_to(x, shape), dtype)
 
     args = (req(w, (n, a, i)), req(position, (n, a, i)),
             req(-np.inf if low is None else low, (n, i)), req(np.inf if high is None else high, (n, i)),
-            req(1.0 if scale is None else scale, (n, a)), req(c, (n, a)),
+            req(1.0 if scale is None else scale, (n, a)),
+            req(c if np.ndim(c) == 3 else np.atleast_1d(c)[..., None, :], (n, n_k, a)),
             req(veto, (n, a), np.bool_), req(move, (n, i), np.bool_))
     blocks = blocks_of(n)
     at = np.nan if decide is None else float(decide)
@@ -388,7 +522,7 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     values, xs, ok = (np.concatenate([part[k] for part in parts]) for k in range(3))
     if not ok.all():  # pragma: no cover - a safety net, never seen
         raise RuntimeError(f"feasibility LP did not converge for {int((~ok).sum())} problems")
-    return values, xs
+    return (values if np.ndim(c) == 3 else values[:, 0]), xs
 
 
 def _compile() -> None:
@@ -618,10 +752,14 @@ def package_fill(pr: Problem, x: np.ndarray, inputs: Inputs,
 def solve(pr: Problem, c: np.ndarray, p_h: np.ndarray, renewal: np.ndarray,
           position: np.ndarray, decide: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``max_x min_consenting [P·(c - fixed - L(x)) - (1 - P)·r]`` (value ``[n]``, x ``[n, i]``;
-    ``decide``: see :func:`maxmin`)."""
+    ``decide``: see :func:`maxmin`). ``c`` ``[K, n, a]`` (three axes): the problem at K sets of
+    constants, values ``[n, K]`` and the package at the first (see :func:`maxmin`)."""
     cc = p_h * (c - pr.fixed_loss) - (1.0 - p_h) * renewal
+    if cc.ndim == 3:
+        cc = np.moveaxis(cc, 0, 1)
     value, x = maxmin(pr.w, position, cc, pr.consent, pr.mask, pr.L, pr.U, p_h, decide)
-    return np.where(pr.conflict, -np.inf, value), x
+    conflict = pr.conflict if value.ndim == 1 else pr.conflict[:, None]
+    return np.where(conflict, -np.inf, value), x
 
 
 def evaluate(inputs: Inputs, no_deal: np.ndarray, deals: Mapping[str, np.ndarray],

@@ -433,22 +433,24 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
                 x = package_fill(pr, np.full((m, i), np.nan), batch, q_at(first))
                 fl_first = _free_loss(w, p0, q_at(first), free)
                 free_moving = free & moving
-                c_first = 1.0 - no_deal_at(first) - fl_first
-                for _ in range(passes):
-                    p_h = terms.holds(d, x, batch.low, batch.high) * np.ones((m, a))
-                    v_first, x = solve(pr, c_first, p_h, renewal, p)
-                    x = package_fill(pr, x, batch, q_at(first))
-                vals = np.empty((m, len(knots)))
-                vals[:, 0] = v_first
-                for kk, tk in enumerate(knots[1:], start=1):  # a few knot months, each one batch
+                cs = [1.0 - no_deal_at(first) - fl_first]
+                for tk in knots[1:]:  # a few knot months
                     fl = fl_first
                     if free_moving.any():  # only the moving issues' losses change
                         wm, pm = w[..., free_moving], p0[..., free_moving]
                         fl = fl_first + (wm * (np.abs(q_at(tk)[:, None, free_moving] - pm)
                                                - np.abs(q_at(first)[:, None, free_moving] - pm))
                                          ).sum(-1)
-                    c = 1.0 - no_deal_at(tk) - fl
-                    vals[:, kk] = solve(pr, c, p_h, renewal, p)[0]
+                    cs.append(1.0 - no_deal_at(tk) - fl)
+                for pass_no in range(passes):
+                    p_h = terms.holds(d, x, batch.low, batch.high) * np.ones((m, a))
+                    # the last pass solves every knot month in one batch: each knot starts
+                    # from the basis of the one before, as only the constants differ
+                    last = pass_no == passes - 1
+                    v, x = solve(pr, np.stack(cs) if last else cs[0], p_h, renewal, p)
+                    x = package_fill(pr, x, batch, q_at(first))
+                vals = v
+                v_first = vals[:, 0]
                 s = np.repeat(vals, end - first, axis=1) if still else \
                     _interp(knots, vals, first, end)                        # [m, S]
                 ripe = np.where(pr.consent[:, None, :], hurting, True).all(-1)
