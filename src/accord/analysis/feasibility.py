@@ -507,6 +507,9 @@ def maxmin(w: np.ndarray, position: np.ndarray, c: np.ndarray, veto: np.ndarray,
     """
     n, a, i = position.shape
     n_k = c.shape[1] if np.ndim(c) == 3 else 1
+    if n_k > 1 and decide is not None:
+        raise ValueError("maxmin: decide takes one set of constants per problem, got "
+                         f"{n_k} (the knots are solved exactly)")
 
     def req(x, shape, dtype=float):  # one compiled signature whatever is passed
         return frozen(np.broadcast_to(x, shape), dtype)
