@@ -314,7 +314,7 @@ def test_the_compiled_turn_gives_the_array_paths_bytes(n, k, d, seed, kind):
 
 def test_the_compiled_sums_are_numpys_pairwise_sums():
     """Bytes depend on the order of every sum: 8 accumulators, then halves past 128."""
-    from accord.models.smp_kernel import _pwsum
+    from accord.models._reduce import _pwsum
 
     rng = np.random.default_rng(5)
     for n in list(range(0, 40)) + [127, 128, 129, 200, 257, 1000]:

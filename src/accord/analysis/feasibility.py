@@ -151,9 +151,41 @@ def _pivot(T, z, basis, m, n_col, leave, e):  # pragma: no cover - compiled
     basis[leave] = e
 
 
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _start_rhs(w, p, cq, c, act, k, cand_actor, issue_rows, start_col, rhs0):  # pragma: no cover - compiled
+    """The start package's value t_lo (returned) and the veto rows' right-hand side once the
+    start candidates are in the basis, B0^-1 b, into ``rhs0[:k]``: c_a - t_lo - the loss of
+    actor a at the start package, round-off below 0 cleaned."""
+    i_n = w.shape[1]
+    t_lo = np.inf
+    for r in range(k):
+        a = act[r]
+        v = c[a]
+        for j in range(i_n):
+            if start_col[j] >= 0 and w[a, j] > 0:
+                v -= w[a, j] * abs(cq[cand_actor[start_col[j]], j] - p[a, j])
+        if v < t_lo:
+            t_lo = v
+    for r in range(k):
+        rhs0[r] = c[act[r]] - t_lo
+    for j in range(i_n):
+        if issue_rows[j] >= 0:
+            b = cand_actor[start_col[j]]
+            for r in range(k):
+                a = act[r]
+                f = w[a, j] * abs(cq[b, j] - p[a, j]) if w[a, j] > 0 else 0.0
+                if f != 0.0:
+                    rhs0[r] -= f * 1.0
+    for r in range(k):
+        if rhs0[r] < 0.0:
+            rhs0[r] = 0.0
+    return t_lo
+
+
 @numba.njit(cache=True, nogil=True)
 def _maxmin_one(w, p, cq, c, veto, move, eps, decide, x, act, cand_issue, cand_actor,
-                issue_rows, start_col, c_lo, c_hi, T, basis, z, mu, sums, dims):  # pragma: no cover - compiled
+                issue_rows, start_col, c_lo, c_hi, T, basis, z, mu, sums, dims,
+                rhs0):  # pragma: no cover - compiled
     """One problem: w, p [a, i]; cq [a, i] the candidate settlements (positions clipped to the
     red lines); c [a]; veto [a]; move [i]. Writes the package into ``x`` [i]; returns (value,
     ok). ``decide`` (NaN: solve): return as soon as a bound puts the value on one side of it
@@ -232,38 +264,25 @@ def _maxmin_one(w, p, cq, c, veto, move, eps, decide, x, act, cand_issue, cand_a
         if issue_rows[j] >= 0:
             T[issue_rows[j], n_col] = 1.0
     # tau = t_lo + tau'; t_lo = the value at the start point (so tau' >= 0 is feasible)
-    t_lo = np.inf
-    for r in range(k):
-        a = act[r]
-        v = c[a]
-        for j in range(i_n):
-            if start_col[j] >= 0:
-                v -= T[r, 1 + start_col[j]]
-        if v < t_lo:
-            t_lo = v
+    t_lo = _start_rhs(w, p, cq, c, act, k, cand_actor, issue_rows, start_col, rhs0)
     if not np.isnan(decide) and t_lo >= decide:  # the start package already reaches it
         for j in range(i_n):
             if start_col[j] >= 0:
                 x[j] = cq[cand_actor[start_col[j]], j]
         return t_lo, True
     for r in range(k):
-        T[r, n_col] = c[act[r]] - t_lo
-    for r in range(k):
+        T[r, n_col] = rhs0[r]
         basis[r] = 1 + n_c + r
     for j in range(i_n):
         if issue_rows[j] >= 0:
             row = issue_rows[j]
             col = 1 + start_col[j]
             basis[row] = col
-            for r in range(k):  # the issue's row is 1 on its candidates and the RHS only
+            for r in range(k):  # the issue's row is 1 on its candidates (and the RHS: above)
                 f = T[r, col]
                 if f != 0.0:
                     for cc in range(c_lo[j], c_hi[j]):
                         T[r, 1 + cc] -= f * T[row, 1 + cc]
-                    T[r, n_col] -= f * T[row, n_col]
-    for r in range(k):  # clean round-off of the start point
-        if T[r, n_col] < 0.0:
-            T[r, n_col] = 0.0
     # reduced costs of max tau': z[q] = cost_q - c_B B^-1 A_q; basis costs are all 0 at start
     z[:n_col] = 0.0
     z[0] = 1.0
@@ -335,36 +354,17 @@ def _rewarm(w, p, cq, c, eps, act, cand_issue, cand_actor, issue_rows, start_col
     Only the right-hand side depends on ``c``, so the basis stays dual feasible (its reduced
     costs do not change): B^-1 b' >= 0 makes it optimal, and otherwise a few dual simplex
     pivots restore that. The final tableau holds B^-1 B0 in the columns of the start basis
-    B0 (the slacks and the start candidates), and B0^-1 b' is built exactly as
-    :func:`_maxmin_one` builds it. The tableau is left optimal for ``c``.
+    B0 (the slacks and the start candidates), and B0^-1 b' comes from :func:`_start_rhs`, as
+    in :func:`_maxmin_one`. The tableau is left optimal for ``c``.
     """
     if dims[3] == 0:
         return np.nan
     k, n_c, m = dims[0], dims[1], dims[2]
     i_n = w.shape[1]
-    t_lo = np.inf
-    for r in range(k):
-        a = act[r]
-        v = c[a]
-        for j in range(i_n):
-            if start_col[j] >= 0 and w[a, j] > 0:
-                v -= w[a, j] * abs(cq[cand_actor[start_col[j]], j] - p[a, j])
-        if v < t_lo:
-            t_lo = v
-    for r in range(k):
-        rhs0[r] = c[act[r]] - t_lo
+    t_lo = _start_rhs(w, p, cq, c, act, k, cand_actor, issue_rows, start_col, rhs0)
     for j in range(i_n):
         if issue_rows[j] >= 0:
             rhs0[issue_rows[j]] = 1.0
-            b = cand_actor[start_col[j]]
-            for r in range(k):
-                a = act[r]
-                f = w[a, j] * abs(cq[b, j] - p[a, j]) if w[a, j] > 0 else 0.0
-                if f != 0.0:
-                    rhs0[r] -= f * 1.0
-    for r in range(k):
-        if rhs0[r] < 0.0:
-            rhs0[r] = 0.0
     n_col = 1 + n_c + k
     for i in range(m):
         t = 0.0
@@ -466,14 +466,14 @@ def _maxmin_batch(w, p, lo, hi, scale, c, veto, move, eps, decide):  # pragma: n
         values[d, 0], ok[d] = _maxmin_one(wd, p[d], qd, c[d, 0], veto[d], move[d], eps,
                                           decide, xs[d], act, cand_issue, cand_actor,
                                           issue_rows, start_col, c_lo, c_hi, T, basis, z, mu,
-                                          sums, dims)
+                                          sums, dims, rhs0)
         for kk in range(1, n_k):
             v = _rewarm(wd, p[d], qd, c[d, kk], eps, act, cand_issue, cand_actor, issue_rows,
                         start_col, T, basis, z, dims, rhs0, rhs)
             if np.isnan(v):
                 v, ok_k = _maxmin_one(wd, p[d], qd, c[d, kk], veto[d], move[d], eps, decide,
                                       xk, act, cand_issue, cand_actor, issue_rows, start_col,
-                                      c_lo, c_hi, T, basis, z, mu, sums, dims)
+                                      c_lo, c_hi, T, basis, z, mu, sums, dims, rhs0)
                 ok[d] = ok[d] and ok_k
             values[d, kk] = v
     return values, xs, ok

@@ -9,7 +9,7 @@ twenty, so the three powers of a round stay numpy calls between the two parts.
 
 Same algorithm, same bytes: every formula keeps the operand order of the array path and every
 sum numpy's order (a running sum over a middle axis and in ``cumsum``, the pairwise sum of
-``smp_kernel._pwsum`` over a whole ``[actors, actors]`` block); ``tests/test_expected_utility``
+``_reduce._pwsum`` over a whole ``[actors, actors]`` block); ``tests/test_expected_utility``
 checks the two paths for equality on random lanes. ``ACCORD_BDM_ARRAYS=1`` forces the array
 path (``bench/mainjob.py`` times both).
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .smp_kernel import _extremes, _pwsum
+from ._reduce import _extremes, _pwsum
 
 RULES = {"p_numerator": "positive_voter_risk", "p_denominator": "grand_total",
          "perspective": "receiver", "qt_term": "omitted", "risk_normalisation": "actors",
@@ -100,14 +100,14 @@ def _probability(pos, valid, all_present, flat):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def first_pass(x, c, s, pres, rg):  # pragma: no cover - compiled
-    """Geometry and the r = 1 pass of a round (Scholz's appendix): normalised distances
-    ``d [L, a, a]``, voter order, midpoint counts, risk exponents ``r [L, a]`` and the lanes
-    whose danger levels are all equal."""
+def first_pass(x, c, s, pres, rg, cnt):  # pragma: no cover - compiled
+    """Geometry and the r = 1 pass of a round (Scholz's appendix), given the voters left of
+    each midpoint ``cnt [L, a, a]`` (``expected_utility._mid_counts``): normalised distances
+    ``d [L, a, a]``, voter order, risk exponents ``r [L, a]`` and the lanes whose danger
+    levels are all equal."""
     L, a = x.shape
     d = np.empty((L, a, a))
     order = np.empty((L, a), np.int64)
-    cnt = np.empty((L, a, a), np.int64)
     r = np.empty((L, a))
     degenerate = np.zeros(L, np.bool_)
     w, lower, same, valid, cs, P, flat = _scratch(a)
@@ -119,16 +119,6 @@ def first_pass(x, c, s, pres, rg):  # pragma: no cover - compiled
         for i in range(a):
             for j in range(a):
                 d[lane, i, j] = abs(xl[i] - xl[j]) / rg[lane]
-        for i in range(a):
-            for j in range(i + 1, a):
-                mid = (xl[i] + xl[j]) * 0.5
-                n = 0
-                for k in range(a):
-                    if xl[k] < mid:
-                        n += 1
-                cnt[lane, i, j] = n
-                cnt[lane, j, i] = n
-            cnt[lane, i, i] = 0
         _support(d[lane], w, order[lane], cnt[lane], lower, same, cs, P)
         _probability(P, valid, all_present, flat)
         # danger levels S_j: the sum over challengers i of E^i(U_ij) at r = 1
@@ -152,7 +142,7 @@ def first_pass(x, c, s, pres, rg):  # pragma: no cover - compiled
             R = 0.0 if deg else (2 * S[k] - smax - smin) / safe
             rk = (1 - R / 3.0) / (1 + R / 3.0)
             r[lane, k] = rk if pres[lane, k] else 1.0
-    return d, order, cnt, r, degenerate
+    return d, order, r, degenerate
 
 
 @njit(cache=True, nogil=True)

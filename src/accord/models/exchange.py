@@ -606,14 +606,13 @@ def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop, sa, s
             keep_pos[nk] = t
             nk += 1
     _sort_entries(chg, chg_pos, nc, gain, sa, sp)
-    c2, p2 = chg, chg_pos
     for t in range(nc):
-        cint[C_CHG, c2[t]] = 0
+        cint[C_CHG, chg[t]] = 0
     # insert each changed entry by binary search into the (still sorted) unchanged ones
     o = 0
     a = 0
     for b in range(nc):
-        g, pb = gain[c2[b]], p2[b]
+        g, pb = gain[chg[b]], chg_pos[b]
         lo, hi = a, nk
         while lo < hi:
             mid = (lo + hi) // 2
@@ -625,7 +624,7 @@ def _resort(lst, start, m, cint, gain, keep, keep_pos, chg, chg_pos, drop, sa, s
             lst[o] = keep[t]
             o += 1
         a = lo
-        lst[o] = c2[b]
+        lst[o] = chg[b]
         o += 1
     for t in range(a, nk):
         lst[o] = keep[t]
@@ -762,7 +761,6 @@ def _round(x, s, c, pres, opt, mt, random_ties, rnd, log_f, log_i, nlog, record)
     cint = np.zeros((NI, total), np.int32)
     cf = np.zeros((NF, total))
     k = 0
-    members = np.empty(na, np.int64)
     for p in range(ni):
         for q in range(p + 1, ni):
             for a in range(na):

@@ -500,7 +500,8 @@ def _step_compiled(x, c, s, pres, rg, cfg: Config) -> _Round:
 
     x, c, s, rg = (frozen(v) for v in (x, c, s, rg))
     pres = frozen(pres, np.bool_)
-    d, order, cnt, r, degenerate = first_pass(x, c, s, pres, rg)
+    cnt = frozen(_mid_counts(x), np.int64)
+    d, order, r, degenerate = first_pass(x, c, s, pres, rg, cnt)
     ri = r[:, :, None]
     half = 0.5 * d
     # numpy's powers, as _step computes them (compiled code's pow rounds differently)

@@ -7,8 +7,8 @@ from running side by side. Here the same steps run draw by draw in compiled loop
 the GIL.
 
 Same algorithm, same bytes: every formula keeps the operand order of the array path, and every
-sum keeps numpy's order (:func:`_pwsum`, its pairwise sum along a last axis; a running sum
-over voters, as numpy reduces a middle axis). ``tests/test_spatial.py`` checks the two paths
+sum keeps numpy's order (``_reduce._pwsum``, its pairwise sum along a last axis; a running
+sum over voters, as numpy reduces a middle axis). ``tests/test_spatial.py`` checks the two paths
 for equality, byte for byte, on random states and on whole runs. Only the preset's rules are
 compiled: Linear victory, Conditional PCE, deterministic transitions, Prop voting, OneThird
 risk adjustment, Mid risk range, SemiCommit, S2P2 interpolation, InitOnlyInterp.
@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .spatial import (_MIN_CHALLENGE, _MIN_COALITION, _MIN_GAIN, _MIN_W, _unique_one)
+from ._reduce import _extremes, _pwsum
+from .spatial import _MIN_CHALLENGE, _MIN_COALITION, _MIN_GAIN, _MIN_W, _unique_one
 
 RULES = {"VictoryProbModel": "Linear", "PCEModel": "Conditional",
          "StateTransitions": "Deterministic", "VotingRule": "Prop", "BigRAdjust": "OneThird",
@@ -38,43 +39,17 @@ def compiles(prm) -> bool:
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _pwsum(a, n):  # pragma: no cover - compiled
-    """numpy's sum of ``a[:n]``: pairwise, eight accumulators, blocks of 128."""
-    if n < 8:
-        res = 0.0
-        for k in range(n):
-            res += a[k]
-        return res
-    if n <= 128:
-        r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
-        r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
-        i = 8
-        while i < n - n % 8:
-            r0 += a[i]
-            r1 += a[i + 1]
-            r2 += a[i + 2]
-            r3 += a[i + 3]
-            r4 += a[i + 4]
-            r5 += a[i + 5]
-            r6 += a[i + 6]
-            r7 += a[i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pwsum(a, n2) + _pwsum(a[n2:], n - n2)
-
-
-@njit(cache=True, nogil=True, _nrt=False)
 def _util(d, r):  # pragma: no cover - compiled
     """(1-d)(1+dR), and (1-d)(1+R) past d = 1, as ``spatial._utility``."""
     if d > 1.0:
         return (1.0 - d) * (1.0 + r)
     return (d * r + 1.0) * (1.0 - d)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _round4(v):  # pragma: no cover - compiled
+    """KTAB's rounding of a bargain to 4 decimals, as ``spatial._round4``."""
+    return np.trunc(0.5 + v * 10000.0) / 10000.0
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -87,20 +62,6 @@ def _plus(t):  # pragma: no cover - compiled
 def _minus(t):  # pragma: no cover - compiled
     """np.minimum(t, 0.0), NaN kept."""
     return t if (t <= 0.0 or t != t) else 0.0
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _extremes(v, mask):  # pragma: no cover - compiled
-    """(min, max) of ``v`` where ``mask`` holds, NaN if any such value is NaN (np.min, np.max)."""
-    lo, hi = np.inf, -np.inf
-    for k in range(v.shape[0]):
-        if mask[k]:
-            if v[k] != v[k] or lo != lo:
-                lo = hi = np.nan
-            else:
-                lo = min(lo, v[k])
-                hi = max(hi, v[k])
-    return lo, hi
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -311,10 +272,8 @@ def turn(x, sal, tot_sal, cap, dist, r_hi, risk, own):  # pragma: no cover - com
                 wik = (si * si) * (pi * pi)
                 wjk = (sj * sj) * (pj * pj)
                 den = (wik + _MIN_W) + wjk
-                pts_i[i, k] = np.trunc(0.5 + (((wik + _MIN_W) * xi + wjk * xj) / den)
-                                       * 10000.0) / 10000.0
-                pts_j[i, k] = np.trunc(0.5 + ((wik * xi + (_MIN_W + wjk) * xj) / den)
-                                       * 10000.0) / 10000.0
+                pts_i[i, k] = _round4(((wik + _MIN_W) * xi + wjk * xj) / den)
+                pts_j[i, k] = _round4((wik * xi + (_MIN_W + wjk) * xj) / den)
         # each actor's value of the state after each bargain: the mean over positions
         for a in range(n):
             den = _sq_sum(sal[b, a], buf)
