@@ -245,18 +245,23 @@ def _apply_op(x: np.ndarray, op, lo=-np.inf, hi=np.inf) -> np.ndarray:
 
 def _sq_path(q0: np.ndarray, trend: np.ndarray, segs, issue_ids, low, high,
              months: int) -> tuple[np.ndarray, np.ndarray]:
-    """Status quo and trend ``[n, months + 1, i]`` (month 0 = the view's date).
+    """Status quo ``[n, months + 1, i]`` (month 0 = the view's date) and the speed of its
+    drift ``[n, months + 1]``: the trend's absolute size summed over the issues, each in
+    widths of its scale per month.
 
     A loop over segments (the few event months), each vectorised over draws and months; the
-    path is clipped to the scale.
+    path is clipped to the scale. The trend is constant within a segment, so the speed is
+    kept per month, not per month and issue (a tenth of the memory).
     """
     n, i = trend.shape
     ii = {x: k for k, x in enumerate(issue_ids)}
+    width = high - low
     q = np.empty((n, months + 1, i))
-    tr = np.empty((n, months + 1, i))
+    speed = np.empty((n, months + 1))
     cur_q = np.broadcast_to(np.where(np.isnan(q0), (low + high) / 2, q0), (n, i)).astype(float)
     cur_t = trend.astype(float).copy()
-    q[:, 0], tr[:, 0] = cur_q, cur_t
+    q[:, 0] = cur_q
+    speed[:, 0] = (np.abs(cur_t) / width).sum(-1)
     firsts = [f for f, _ in segs] + [months + 1]
     applied: set[str] = set()
     prev = 0
@@ -272,13 +277,13 @@ def _sq_path(q0: np.ndarray, trend: np.ndarray, segs, issue_ids, low, high,
             for iid, op in e.status_quo.items():
                 j = ii[iid]
                 here[:, j] = _apply_op(here[:, j], op, low[j], high[j])
-        ts = np.arange(first, end)
-        path = np.clip(here[:, None, :] + cur_t[:, None, :] * (ts - first)[None, :, None],
-                       low, high)
-        q[:, first:end] = path
-        tr[:, first:end] = cur_t[:, None, :]
+        path = q[:, first:end]  # written in place: here + trend x months, clipped
+        np.multiply(cur_t[:, None, :], (np.arange(first, end) - first)[None, :, None], out=path)
+        path += here[:, None, :]
+        np.clip(path, low, high, out=path)
+        speed[:, first:end] = (np.abs(cur_t) / width).sum(-1)[:, None]
         cur_q, prev = path[:, -1], end - 1
-    return q, tr
+    return q, speed
 
 
 def _combined_levers(levers: Sequence, events: Sequence) -> list:
@@ -381,11 +386,10 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
         inputs, nd = sweeps.sample_chunk(t, size, np.random.SeedSequence(entropy, spawn_key=(vi, ci)))
         td = sample_terms(tt, size, np.random.SeedSequence(entropy, spawn_key=(vi, ci, TERMS_STREAM)))
         veto = np.broadcast_to(inputs.veto, nd.shape)
-        q, tr = _sq_path(sc.status_quo, td.trend, segs, sc.issue_ids, sc.low, sc.high, months + H)
+        q, speed = _sq_path(sc.status_quo, td.trend, segs, sc.issue_ids, sc.low, sc.high,
+                            months + H)
         moving = (np.ptp(q, axis=1) > 0).any(0)                           # [i]
-        speed = np.abs(tr[:, 1:months + 1])
-        speed /= width
-        speed = speed.sum(-1)                                             # [n, T]
+        speed = speed[:, 1:months + 1]                                    # [n, T]
         base_hr = (params.drift_ratio ** (speed / params.drift_ref)) * ev_hr[ds] \
             * np.exp(params.frailty_sd * z[ds])[:, None]
         cost_cum = None
@@ -453,7 +457,7 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
                 v_first = vals[:, 0]
                 s = np.repeat(vals, end - first, axis=1) if still else \
                     _interp(knots, vals, first, end)                        # [m, S]
-                ripe = np.where(pr.consent[:, None, :], hurting, True).all(-1)
+                ripe = (hurting | ~pr.consent[:, None, :]).all(-1)  # every consenting one hurts
                 consenting_cost = (np.where(pr.consent, cost, 0.0) > 0).any(-1)
                 # doublings of the cumulative cost since the view's date (age0 >= 1 month)
                 cum = np.log2(1.0 + ts / max(age0, 1.0))[None, :] * consenting_cost[:, None] \
