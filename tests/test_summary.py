@@ -213,3 +213,79 @@ def test_a_single_models_wider_error_is_said_and_the_pooled_bound_still_holds():
     one_shot = summarize(sc, draws=2_000, models=["compromise"], outlook=None, levers=None)
     assert one_shot.model_mc_se["compromise"] < 0.01
     assert "single model" not in one_shot.precision      # within the bound: nothing to add
+
+
+def test_feasibility_and_levers_run_beside_the_models_with_the_same_bytes(monkeypatch):
+    """On more than one core feasibility and the levers run on a thread of their own while
+    the models run; the analysis is the same bytes as one step after the other
+    (``ACCORD_THREADS=1``), and the progress callback never sees two steps at once."""
+    import threading
+    import time
+
+    from accord.analysis import feasibility as F
+    from accord.analysis import summary as S
+    from accord.results import dumps
+
+    sc = accord.load("eu-emissions")
+    real = F.feasibility
+
+    def run(threads: str):
+        monkeypatch.setenv("ACCORD_THREADS", threads)
+        where, steps, inside = [], [], []
+
+        def spy(*a, **kw):
+            where.append(threading.current_thread() is threading.main_thread())
+            return real(*a, **kw)
+
+        def progress(step):
+            inside.append(step)
+            assert len(inside) == 1, f"{step} reported while {inside[0]} was"
+            time.sleep(0.01)  # widen the window a second caller would fall in
+            steps.append((step, threading.current_thread() is threading.main_thread()))
+            inside.pop()
+
+        monkeypatch.setattr(F, "feasibility", spy)
+        res = S.analyse(sc, draws=60, seed=3, models=FAST + ["bdm"], dynamic_draws=8,
+                        progress=progress)
+        return dumps({**res.forecast.to_json(), "summary": res.summary.to_json()}), where, steps
+
+    one, where1, steps1 = run("1")
+    two, where2, steps2 = run("2")
+    assert one == two
+    assert where1 == [True] and where2 == [False]        # beside the models on two cores
+    assert ("feasibility", False) in steps2 and ("bdm", True) in steps2
+    assert sorted(s for s, _ in steps1) == sorted(s for s, _ in steps2)  # every step said
+
+
+def test_pooled_quantiles_sort_each_part_then_merge_as_one_stable_sort_would():
+    """The pooled distribution sorts each part (model × view) before one stable sort merges
+    them: the same values and weights, in the same order, as a stable sort of the raw
+    draws, ties across parts included."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from accord.analysis.summary import _pooled_cdf
+
+    def plain(parts):
+        vals = [p[~np.isnan(p)] for p in parts]
+        vals = [p for p in vals if len(p)]
+        v = np.concatenate(vals)
+        w = np.concatenate([np.full(len(p), 1.0 / len(p)) for p in vals])
+        order = np.argsort(v, kind="stable")
+        v, w = v[order], w[order]
+        return v, (np.cumsum(w) - 0.5 * w) / w.sum()
+
+    part = st.lists(st.sampled_from([0.0, 1.0, 2.5, 2.5, 7.0, np.nan]) | st.floats(-5, 5),
+                    min_size=0, max_size=30).map(np.array)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(part, min_size=1, max_size=6))
+    def check(parts):
+        got = _pooled_cdf(parts)
+        if all(np.isnan(p).all() for p in parts):
+            assert got is None
+            return
+        want = plain(parts)
+        assert got[0].tobytes() == want[0].tobytes() and got[1].tobytes() == want[1].tobytes()
+
+    check()
