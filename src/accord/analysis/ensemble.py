@@ -153,44 +153,9 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
             _warm.wait(warming, name)
             if not warming:
                 compiling.close()  # every compile is done: all cores again
-            result = np.full((len(views), k, len(scenario.issues)), np.nan)
-            reasons: list[np.ndarray] = []
-            cycles: list[tuple[np.ndarray, np.ndarray]] = []
-            no_gain: list[np.ndarray] = []
-            try:
-                for idx, inputs in groups:
-                    sub = inputs if k == d else _take(inputs, len(idx), d, k)
-                    # an issue no actor of these views takes a stance on has no outcome there
-                    live = sub.present.any(axis=(0, 1))
-                    if not live.all():
-                        sub = sub.subset_issues(np.flatnonzero(live))
-                    outcome, _ = _models.run(name, sub, seed=seed)
-                    result[idx] = _widen(outcome.final, live).reshape(len(idx), k, -1)
-                    reasons.append(np.asarray(outcome.stop_reason, dtype=object))
-                    ex = outcome.extra or {}
-                    path = _widen(np.asarray(outcome.forecast, float), live)
-                    if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
-                        tail = path[:, path.shape[1] // 2:]
-                        with np.errstate(all="ignore"), warnings.catch_warnings():
-                            # issues with no outcome
-                            warnings.simplefilter("ignore", RuntimeWarning)
-                            open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
-                                            ("max_rounds", "cycle"))[:, None]
-                            lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
-                            step = np.diff(tail, axis=1)
-                            eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
-                            turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
-                            cycles.append((np.where(open_, lo_, np.nan),
-                                           np.where(open_, hi_, np.nan), open_ & turns))
-                    if "nbs_gain_possible" in ex:
-                        gain = _widen(np.asarray(ex["nbs_gain_possible"], float), live, 1.0)
-                        no_gain.append(gain[:, -1] == 0)
-            except ValueError as exc:
-                done[name] = str(exc)
-                continue
-            done[name] = (result, _stop_shares(reasons), _diagnostics(scenario, cycles, no_gain))
-    # the sampled inputs and the last run's trajectories (tens of MB): freed before the deals
-    groups = inputs = sub = outcome = ex = path = tail = None
+            done[name] = _one_model(scenario, name, k, groups, views, d, seed)
+    groups = None  # the sampled inputs (tens of MB): freed before the deals (each model's
+    # runs and trajectories went with its _one_model call)
     if meanwhile is not None:
         meanwhile()
     samples: dict[str, np.ndarray] = {}
@@ -215,6 +180,47 @@ def forecast(scenario: Scenario, models: Sequence[str] | None = None, draws: int
     timeline = _timeline(scenario, views, summary)
     return Forecast(scenario, seed, d, list(samples), views, samples, summary, disagreement,
                     timeline, notes, skipped, stops, diagnostics)
+
+
+def _one_model(scenario: Scenario, name: str, k: int, groups, views, d: int,
+               seed: int | None):
+    """One model on every view group: ``(samples [views, k, issues], stop shares,
+    diagnostics)``, or the reason it could not run (a ``ValueError``'s message)."""
+    result = np.full((len(views), k, len(scenario.issues)), np.nan)
+    reasons: list[np.ndarray] = []
+    cycles: list[tuple[np.ndarray, np.ndarray]] = []
+    no_gain: list[np.ndarray] = []
+    try:
+        for idx, inputs in groups:
+            sub = inputs if k == d else _take(inputs, len(idx), d, k)
+            # an issue no actor of these views takes a stance on has no outcome there
+            live = sub.present.any(axis=(0, 1))
+            if not live.all():
+                sub = sub.subset_issues(np.flatnonzero(live))
+            outcome, _ = _models.run(name, sub, seed=seed)
+            result[idx] = _widen(outcome.final, live).reshape(len(idx), k, -1)
+            reasons.append(np.asarray(outcome.stop_reason, dtype=object))
+            ex = outcome.extra or {}
+            path = _widen(np.asarray(outcome.forecast, float), live)
+            if path.shape[1] > 2:  # dynamic: the forecast's range over the last half
+                tail = path[:, path.shape[1] // 2:]
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    # issues with no outcome
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    open_ = np.isin(np.asarray(outcome.stop_reason).astype(str),
+                                    ("max_rounds", "cycle"))[:, None]
+                    lo_, hi_ = np.nanmin(tail, axis=1), np.nanmax(tail, axis=1)
+                    step = np.diff(tail, axis=1)
+                    eps = 1e-9 * np.maximum(1.0, np.abs(tail).max(initial=1.0))
+                    turns = (step > eps).any(axis=1) & (step < -eps).any(axis=1)
+                    cycles.append((np.where(open_, lo_, np.nan),
+                                   np.where(open_, hi_, np.nan), open_ & turns))
+            if "nbs_gain_possible" in ex:
+                gain = _widen(np.asarray(ex["nbs_gain_possible"], float), live, 1.0)
+                no_gain.append(gain[:, -1] == 0)
+    except ValueError as exc:
+        return str(exc)
+    return result, _stop_shares(reasons), _diagnostics(scenario, cycles, no_gain)
 
 
 def _widen(a: np.ndarray, live: np.ndarray, fill: float = np.nan) -> np.ndarray:
