@@ -121,6 +121,18 @@ def limit_arenas() -> None:
         pass
 
 
+def freeze_imports() -> None:
+    """Keep every object alive now, the imported modules' (numpy, pandas, numba, accord),
+    out of the garbage collector's full passes (``gc.freeze``), for a process about to run
+    one of accord's jobs (the CLI's forecast and report). Those passes walked them again
+    each time: on the flagship forecast a third of the collector's 0.19 s, and about 0.2 s
+    of wall time in all (interleaved runs). Only cycles among these objects, which live as
+    long as the process, are never collected."""
+    import gc
+
+    gc.freeze()
+
+
 def release() -> None:
     """Hand the heap's free pages back to the system (glibc ``malloc_trim``) between the
     steps of a job: the next step's peak then starts from what is live, not from what the

@@ -313,12 +313,16 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
 
 def _prewarm(models_opt: Optional[str]) -> list[str]:
     """The models asked for; on a first run their slowest compiles start now, in other
-    processes, before the scenario is read (``models/_warm``; the forecast joins them)."""
+    processes, before the scenario is read (``models/_warm``; the forecast joins them).
+    The imports are done by then: their objects leave the garbage collector's full passes
+    (``_threads.freeze_imports``)."""
     from . import models
+    from ._threads import freeze_imports
     from .models import _warm
 
     names = _model_list(models_opt) or list(models.available())
     _warm.start(names + ["feasibility"])
+    freeze_imports()
     return names
 
 
