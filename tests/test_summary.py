@@ -275,7 +275,7 @@ def test_pooled_quantiles_sort_each_part_then_merge_as_one_stable_sort_would():
         v, w = v[order], w[order]
         return v, (np.cumsum(w) - 0.5 * w) / w.sum()
 
-    part = st.lists(st.sampled_from([0.0, 1.0, 2.5, 2.5, 7.0, np.nan]) | st.floats(-5, 5),
+    part = st.lists(st.sampled_from([0.0, -0.0, 1.0, 2.5, 7.0, np.nan]) | st.floats(-5, 5),
                     min_size=0, max_size=30).map(np.array)
 
     @settings(max_examples=200, deadline=None)
