@@ -371,7 +371,6 @@ def _run_view(scenario, view: str, vi: int, n: int, entropy: int, levers: Sequen
         months_between(scenario.conflict_start, start)
     h0 = {d: params.h0(d) for d in deals}
     H = params.ripeness_months
-    width = sc.high - sc.low
     hazard = {d: np.zeros((L, n, months)) for d in deals}
     holds = {d: np.zeros((L, n)) for d in deals}
     slack0 = {d: np.zeros((L, n)) for d in deals}

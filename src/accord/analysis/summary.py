@@ -359,7 +359,7 @@ def analyse(scenario, *, draws: int = DRAWS, seed: int | None = SEED,
     def zone_analyses() -> None:
         """Feasibility and levers: they need the scenario, not the forecast, so they run on
         a thread of their own beside the models (their LPs fill the cores the models' serial
-        steps leave idle; each result is the same whichever thread computes it). 0.3-0.4 s
+        steps leave idle; each result is the same whichever thread computes it). About 0.3 s
         off the flagship forecast, and no more peak memory: the outlook stays after the
         models."""
         say("feasibility")
