@@ -380,6 +380,35 @@ def test_while_the_exchange_model_compiles_the_other_models_leave_it_a_core(monk
     assert _threads.cores() == 2
 
 
+def test_dynamic_models_see_each_views_first_draws_whatever_the_order(monkeypatch):
+    """Once the one-shot models are done the forecast keeps only the dynamic models' draws
+    (memory); a dynamic model still runs on the first k draws of every view, in any order."""
+    from accord import models as M
+    from accord.analysis import ensemble
+
+    sc = accord.load("ukraine-2025")  # five view groups: the draws are taken per group
+    groups, _, d = ensemble.view_groups(sc, 30, 5)
+    want = []
+    for idx, inputs in groups:
+        sub = ensemble._take(inputs, len(idx), d, 4)
+        want.append(sub.subset_issues(np.flatnonzero(sub.present.any(axis=(0, 1)))).position)
+    seen, real = [], M.run
+
+    def spy(name, inputs, **kw):
+        if name == "bdm":
+            seen.append(inputs.position)
+        return real(name, inputs, **kw)
+
+    monkeypatch.setattr(M, "run", spy)
+    runs = [ensemble.forecast(sc, order, draws=30, seed=5, dynamic_draws=4)
+            for order in (["bdm", "median"], ["median", "bdm"])]
+    assert len(seen) == 2 * len(want)
+    for got, expected in zip(seen, want + want):
+        np.testing.assert_array_equal(got, expected)
+    for name in ("bdm", "median"):
+        np.testing.assert_array_equal(runs[0].samples[name], runs[1].samples[name])
+
+
 def test_a_compile_started_early_is_shared_and_never_outlives_the_command(monkeypatch):
     """The CLI starts the prewarm children before it reads the scenario; the forecast's own
     request must join those, not start more, and children nobody joined end with the process."""
