@@ -3,6 +3,7 @@ same definition (issue 18: the same algorithms, faster)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 
@@ -86,6 +87,19 @@ def test_bdm_counts_voters_left_of_each_midpoint_as_the_definition(x):
     plain = (x[:, None, None, :] < mid[..., None]).sum(-1)
     off = ~np.eye(a, dtype=bool)
     np.testing.assert_array_equal(_mid_counts(x)[:, off], plain[:, off])
+
+
+@FAST
+@given(hnp.arrays(float, st.integers(0, 80), elements=st.sampled_from(
+    [0.0, -0.0, 0.5, 1.0, 3.0, np.nan, np.inf, -np.inf, -2.0])))
+def test_bdms_voter_order_is_numpys_stable_argsort(x):
+    """BDM's compiled voter order (insertion-sorted runs of 16, merged) is numpy's stable
+    argsort to the index: ties in list order, -0.0 tied with 0.0, NaN last."""
+    from accord.models._reduce import _argsort_stable
+
+    out, ws = np.full(x.size, -1, np.int64), np.empty(x.size, np.int64)
+    _argsort_stable(x, out, ws)
+    np.testing.assert_array_equal(out, np.argsort(x, kind="stable"))
 
 
 def test_an_unknown_median_rule_is_refused():
@@ -270,14 +284,14 @@ def compiled():
             if m.startswith("accord") for n, f in vars(mod).items()
             if isinstance(f, CPUDispatcher)}
 
-for module, _ in _warm.UNITS.values():
+for module, *_ in _warm.UNITS.values():
     importlib.import_module(module)._compile()
 warm = compiled()
 from accord.analysis.outlook import outlook
 sc = accord.load("ukraine-2025")
 analyse(sc, draws=40, dynamic_draws=4, outlook=outlook(sc, draws=120))
 for (m, n), sigs in compiled().items():
-    if len(sigs) > 1 or (any(m == u for u, _ in _warm.UNITS.values()) and sigs - warm[(m, n)]):
+    if len(sigs) > 1 or (any(m == u for u, *_ in _warm.UNITS.values()) and sigs - warm[(m, n)]):
         print(f"{m}.{n}: {len(sigs)} signatures, {len(sigs - warm.get((m, n), set()))} "
               "after the prewarm")
 """
@@ -407,6 +421,38 @@ def test_dynamic_models_see_each_views_first_draws_whatever_the_order(monkeypatc
         np.testing.assert_array_equal(got, expected)
     for name in ("bdm", "median"):
         np.testing.assert_array_equal(runs[0].samples[name], runs[1].samples[name])
+
+
+def test_the_lps_compile_yields_the_cores_to_the_exchange_models(monkeypatch):
+    """On a first run the exchange model's compile is the critical path: the LP's child runs
+    at a lower priority (niceness +10), the exchange model's at the caller's."""
+    import subprocess
+    import sys
+
+    from accord.models import _warm
+
+    commands = {}
+
+    class Child:
+        def __init__(self, args, **kwargs):
+            commands[args[-1].rsplit("from ", 1)[1].split()[0]] = args[-1]
+
+    monkeypatch.setenv("ACCORD_PREWARM", "1")
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    monkeypatch.setattr(_warm.subprocess, "Popen", Child)
+    monkeypatch.setattr(_warm, "cold", lambda name: True)
+    monkeypatch.setattr(_warm, "_running", {})
+    _warm.start(["exchange", "feasibility"])
+    monkeypatch.undo()  # a real subprocess.Popen again, and no child left to join
+
+    def niceness(command):  # the child's own code, up to its import of the unit
+        code = command.rsplit("from ", 1)[0] + "import os; print(os.nice(0))"
+        return int(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                  text=True, check=True).stdout)
+
+    base = os.nice(0)
+    assert niceness(commands["accord.models.exchange"]) == base
+    assert niceness(commands["accord.analysis.feasibility"]) == min(base + 10, 19)
 
 
 def test_a_compile_started_early_is_shared_and_never_outlives_the_command(monkeypatch):

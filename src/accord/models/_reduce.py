@@ -51,3 +51,50 @@ def _extremes(v, mask):  # pragma: no cover - compiled
                 lo = min(lo, v[k])
                 hi = max(hi, v[k])
     return lo, hi
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _before(a, b):  # pragma: no cover - compiled
+    """numpy's order of floats in a sort: ``a < b``, with NaN after every number."""
+    return a < b or (b != b and a == a)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _argsort_stable(x, out, ws):  # pragma: no cover - compiled
+    """``np.argsort(x, kind="stable")`` written into ``out``; ``ws`` is int scratch of the same
+    size. A stable sort under one order gives one permutation, so this is numpy's (and numba's)
+    to the index. Insertion-sorted runs of 16, then merged bottom-up: numba's own mergesort
+    would give the same, but compiling it (and the slice assignment its result needs) cost
+    3 s of a first run."""
+    n = x.shape[0]
+    for i in range(n):
+        out[i] = i
+    run = 16
+    for lo in range(0, n, run):
+        for i in range(lo + 1, min(lo + run, n)):
+            k = out[i]
+            j = i
+            while j > lo and _before(x[k], x[out[j - 1]]):
+                out[j] = out[j - 1]
+                j -= 1
+            out[j] = k
+    src, dst = out, ws
+    in_ws = False
+    width = run
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            i, j = lo, mid
+            for k in range(lo, hi):
+                if j >= hi or (i < mid and not _before(x[src[j]], x[src[i]])):
+                    dst[k] = src[i]
+                    i += 1
+                else:
+                    dst[k] = src[j]
+                    j += 1
+        src, dst = dst, src
+        in_ws = not in_ws
+        width *= 2
+    if in_ws:
+        for i in range(n):
+            out[i] = ws[i]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._reduce import _extremes, _pwsum
+from ._reduce import _argsort_stable, _extremes, _pwsum
 
 RULES = {"p_numerator": "positive_voter_risk", "p_denominator": "grand_total",
          "perspective": "receiver", "qt_term": "omitted", "risk_normalisation": "actors",
@@ -112,10 +112,11 @@ def first_pass(x, c, s, pres, rg, cnt):  # pragma: no cover - compiled
     degenerate = np.zeros(L, np.bool_)
     w, lower, same, valid, cs, P, flat = _scratch(a)
     S = np.empty(a)
+    ws = np.empty(a, np.int64)
     for lane in range(L):
         xl = x[lane]
         all_present = _lane(xl, c[lane], s[lane], pres[lane], w, lower, same, valid)
-        order[lane] = np.argsort(xl, kind="mergesort")
+        _argsort_stable(xl, order[lane], ws)
         for i in range(a):
             for j in range(a):
                 d[lane, i, j] = abs(xl[i] - xl[j]) / rg[lane]
