@@ -488,3 +488,43 @@ def test_a_compile_started_early_is_shared_and_never_outlives_the_command(monkey
     assert spawned[0].done and "exchange" not in _warm._running
     _warm.stop()                          # at exit: the feasibility child nobody joined
     assert spawned[1].stopped and not spawned[0].stopped and _warm._running == {}
+
+
+def test_the_cli_job_runs_without_the_collector_and_gives_it_back(monkeypatch):
+    """The forecast's objects form few cycles: the collector's passes cost time and freed
+    little, so the job runs with it off and its objects leave the passes at the end (the
+    exit's too); a caller running the CLI in process gets the collector back, after an
+    error too."""
+    import gc
+
+    from typer.testing import CliRunner
+
+    from accord.analysis import summary
+    from accord.cli import app
+
+    seen, real = [], summary.analyse
+
+    def spy(*a, **kw):
+        seen.append(gc.isenabled())
+        return real(*a, **kw)
+
+    monkeypatch.setattr(summary, "analyse", spy)
+    assert gc.isenabled()
+    gc.unfreeze()
+    res = CliRunner().invoke(app, ["forecast", "eu-emissions", "--models", "mean,median",
+                                   "--draws", "20", "--lever-draws", "5", "--json"])
+    assert res.exit_code == 0, res.output
+    assert seen == [False] and gc.isenabled()
+    assert gc.get_freeze_count() > 10_000         # what lives on leaves the passes (exit)
+    with pytest.raises(RuntimeError):
+        with _threads.quiet_collector():
+            assert not gc.isenabled()
+            raise RuntimeError("a model failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _threads.quiet_collector():
+            pass
+        assert not gc.isenabled()                 # a caller's own setting stays
+    finally:
+        gc.enable()

@@ -289,40 +289,38 @@ def forecast_cmd(scenario: str = typer.Argument(..., help="Scenario file or fold
     Every model runs on every view (the dated analyses), each with DRAWS Monte-Carlo draws;
     feasibility uses the same views, draws and seed, the levers LEVER_DRAWS paired draws.
     """
+    from ._threads import quiet_collector
     from .analysis.summary import analyse
     from .results import dumps
 
-    names = _prewarm(models_opt)
-    sc = _load(scenario, fmt)
-    started = time.perf_counter()
-    with _progress(len(names) + 3, "forecast") as step:
-        res = analyse(sc, draws=draws, seed=seed, models=names, dynamic_draws=dynamic_draws,
-                      lever_draws=lever_draws, progress=step)
-    elapsed = time.perf_counter() - started
-    if json_out:
-        print(dumps({**res.forecast.to_json(), "summary": res.summary.to_json()}))
-        return
-    _print_summary(res.summary, sc)
-    if full:
-        _print_forecast(res.forecast, top)
-    else:
-        out.print("[dim]--full: every model on every view, the disagreement map and the "
-                  "timeline[/dim]")
-    out.print(f"[dim]{elapsed:.1f} s[/dim]")
+    with quiet_collector():  # a job's objects form few cycles (see _threads)
+        names = _prewarm(models_opt)
+        sc = _load(scenario, fmt)
+        started = time.perf_counter()
+        with _progress(len(names) + 3, "forecast") as step:
+            res = analyse(sc, draws=draws, seed=seed, models=names,
+                          dynamic_draws=dynamic_draws, lever_draws=lever_draws, progress=step)
+        elapsed = time.perf_counter() - started
+        if json_out:
+            print(dumps({**res.forecast.to_json(), "summary": res.summary.to_json()}))
+            return
+        _print_summary(res.summary, sc)
+        if full:
+            _print_forecast(res.forecast, top)
+        else:
+            out.print("[dim]--full: every model on every view, the disagreement map and the "
+                      "timeline[/dim]")
+        out.print(f"[dim]{elapsed:.1f} s[/dim]")
 
 
 def _prewarm(models_opt: Optional[str]) -> list[str]:
     """The models asked for; on a first run their slowest compiles start now, in other
-    processes, before the scenario is read (``models/_warm``; the forecast joins them).
-    The imports are done by then: their objects leave the garbage collector's full passes
-    (``_threads.freeze_imports``)."""
+    processes, before the scenario is read (``models/_warm``; the forecast joins them)."""
     from . import models
-    from ._threads import freeze_imports
     from .models import _warm
 
     names = _model_list(models_opt) or list(models.available())
     _warm.start(names + ["feasibility"])
-    freeze_imports()
     return names
 
 

@@ -32,16 +32,18 @@ def register(app: typer.Typer) -> None:
             raise UsageProblem(f"{output} exists; pass --force to replace it")
         if output.exists() and output.is_dir():
             raise UsageProblem(f"{output} is a folder; expected an HTML file name")
+        from .._threads import quiet_collector
         from ..cli import _prewarm, _progress
 
-        names = _prewarm(models_opt)
-        sc = _load(scenario, fmt)
-        opts = ReportOptions(models=names, draws=draws,
-                             dynamic_draws=dynamic_draws, lever_draws=lever_draws,
-                             seed=seed, corpus_dir=corpus,
-                             generated=date)
-        n = len(names)
-        with _progress(n + 2, "report") as step:
-            html = render(sc, options=opts, progress=step)
+        with quiet_collector():  # a job's objects form few cycles (see _threads)
+            names = _prewarm(models_opt)
+            sc = _load(scenario, fmt)
+            opts = ReportOptions(models=names, draws=draws,
+                                 dynamic_draws=dynamic_draws, lever_draws=lever_draws,
+                                 seed=seed, corpus_dir=corpus,
+                                 generated=date)
+            n = len(names)
+            with _progress(n + 2, "report") as step:
+                html = render(sc, options=opts, progress=step)
         write(output, html, force=force)
         out.print(f"wrote {output} ({len(html.encode('utf-8')):,} bytes)")
